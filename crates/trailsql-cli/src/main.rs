@@ -1,0 +1,121 @@
+//! The `trailsql` command: SQL over AWS CloudTrail logs.
+
+mod output;
+mod repl;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use futures::StreamExt;
+use trailsql::{Engine, EngineOptions, OnError};
+
+use crate::output::Format;
+
+/// SQL over AWS CloudTrail logs: point it at files, folders or globs and query the
+/// `cloudtrail` table. With no path, opens the bundled sample data.
+#[derive(Debug, Parser)]
+#[command(name = "trailsql", version, about)]
+struct Args {
+    /// Log files, folders (walked recursively) or glob patterns; plain or gzipped.
+    paths: Vec<String>,
+
+    /// Run this SQL and exit instead of starting the REPL.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    command: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// What to do with a bad file or record: fail with its place, or skip and count it.
+    #[arg(long, value_enum, default_value_t = ErrorMode::Fail)]
+    on_error: ErrorMode,
+
+    /// Print what each query read and skipped to stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ErrorMode {
+    Fail,
+    Skip,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Error: cannot start the runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<ExitCode> {
+    let options = EngineOptions {
+        on_error: match args.on_error {
+            ErrorMode::Fail => OnError::Fail,
+            ErrorMode::Skip => OnError::Skip,
+        },
+        ..EngineOptions::default()
+    };
+    let engine = if args.paths.is_empty() {
+        Engine::sample(options).await?
+    } else {
+        Engine::open(&args.paths, options).await?
+    };
+    match &args.command {
+        Some(sql) => {
+            let mut stdout = std::io::stdout().lock();
+            run_query(&engine, sql, args.format, args.stats, &mut stdout).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => repl::run(&engine, args.format, args.stats, args.paths.is_empty()).await,
+    }
+}
+
+/// Runs one statement, writes its result, and reports skips on stderr.
+pub(crate) async fn run_query(
+    engine: &Engine,
+    sql: &str,
+    format: Format,
+    show_stats: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<usize> {
+    let started = Instant::now();
+    let mut query = engine.sql(sql).await?;
+    let schema = query.schema();
+    let mut batches = Vec::new();
+    while let Some(batch) = query.next().await {
+        batches.push(batch?);
+    }
+    let rows = batches.iter().map(|b| b.num_rows()).sum();
+    output::write(out, format, &schema, &batches).context("cannot write the result")?;
+    let stats = query.stats();
+    if show_stats {
+        eprint!("{stats}");
+        eprintln!("elapsed: {:.3}s", started.elapsed().as_secs_f64());
+    } else if let Some(summary) = stats.skip_summary() {
+        eprintln!("note: {summary} (--stats for details)");
+    }
+    Ok(rows)
+}
+
+pub(crate) fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}

@@ -1,0 +1,685 @@
+//! Records to Arrow: one column builder per projected column, filled straight from the
+//! raw JSON slices of each record. Unprojected fields are never parsed.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::{Schema, SchemaRef};
+use serde_json::value::RawValue;
+
+use crate::derive::IdentityView;
+use crate::envelope::{self, FileSummary};
+use crate::error::{DecodeError, FieldError};
+use crate::inflate;
+use crate::json::{self, Kind, ObjectFields};
+use crate::schema::{
+    CloudTrailSchema, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES, TOP_FIELDS,
+    resource_fields,
+};
+use crate::time::parse_timestamp_micros;
+
+/// What to do with input that cannot be decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop with an error naming the file, record and field.
+    #[default]
+    Fail,
+    /// Skip the record (or the rest of the file) and count it.
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecoderOptions {
+    /// Rows per emitted batch.
+    pub batch_size: usize,
+    pub on_error: OnError,
+    /// Refuse files that inflate past this many bytes.
+    pub max_inflated_bytes: u64,
+}
+
+impl Default for DecoderOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 8192,
+            on_error: OnError::Fail,
+            max_inflated_bytes: 4 << 30,
+        }
+    }
+}
+
+/// What decoding one file produced, for the query's statistics.
+#[derive(Debug, Clone, Default)]
+pub struct FileOutcome {
+    pub summary: FileSummary,
+    pub inflated_bytes: u64,
+    /// Rows appended from this file.
+    pub rows: usize,
+    /// Records skipped under [`OnError::Skip`], with why (at most a few are kept).
+    pub skipped_records: usize,
+    pub first_record_errors: Vec<DecodeError>,
+    /// Under [`OnError::Skip`]: the error that ended the file early, if any. Rows decoded
+    /// before it are kept and counted in `rows`.
+    pub file_error: Option<DecodeError>,
+}
+
+const KEPT_RECORD_ERRORS: usize = 5;
+
+/// Decodes CloudTrail files into record batches of a projected `cloudtrail` schema.
+///
+/// ```
+/// use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions};
+///
+/// let schema = CloudTrailSchema::default();
+/// let eventname = schema.index_of("eventname").unwrap();
+/// let mut decoder = CloudTrailDecoder::new(&schema, Some(&[eventname]), DecoderOptions::default());
+/// let file = br#"{"Records":[{"eventName":"CreateStream","eventTime":"2014-04-19T00:16:31Z"}]}"#;
+/// let mut batches = Vec::new();
+/// decoder.decode_file("example.json", file.to_vec(), &mut |batch| batches.push(batch)).unwrap();
+/// batches.extend(decoder.flush());
+/// assert_eq!(batches[0].num_rows(), 1);
+/// ```
+pub struct CloudTrailDecoder {
+    output: SchemaRef,
+    columns: Vec<ProjectedColumn>,
+    rows: usize,
+    needs: Needs,
+    top_index: HashMap<String, usize>,
+    identity_tree: KeyTree,
+    tls_index: HashMap<String, usize>,
+    request_parameter_columns: HashMap<String, usize>,
+    options: DecoderOptions,
+}
+
+struct ProjectedColumn {
+    /// Index into the record view's slots for `Top`, `Identity` and `Tls` sources.
+    slot: usize,
+    source: Source,
+    column_type: ColumnType,
+    builder: Builder,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Needs {
+    identity: bool,
+    tls: bool,
+    request_parameters: bool,
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Bool(BooleanBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Resources(ListBuilder<StructBuilder>),
+}
+
+impl Builder {
+    fn new(column_type: ColumnType) -> Self {
+        match column_type {
+            ColumnType::Text | ColumnType::Json => Builder::Text(StringBuilder::new()),
+            ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
+            ColumnType::Timestamp => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
+            ColumnType::Resources => Builder::Resources(ListBuilder::new(
+                StructBuilder::from_fields(resource_fields(), 0),
+            )),
+        }
+    }
+
+    fn append(&mut self, cell: Cell<'_>) {
+        match (self, cell) {
+            (Builder::Text(b), Cell::Text(v)) => b.append_value(v),
+            (Builder::Text(b), _) => b.append_null(),
+            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Builder::Bool(b), _) => b.append_null(),
+            (Builder::Timestamp(b), Cell::Timestamp(v)) => b.append_value(v),
+            (Builder::Timestamp(b), _) => b.append_null(),
+            (Builder::Resources(b), Cell::Resources(entries)) => {
+                for entry in entries {
+                    let item = b.values();
+                    for (i, value) in entry.into_iter().enumerate() {
+                        let field = item
+                            .field_builder::<StringBuilder>(i)
+                            .expect("resource fields are strings");
+                        field.append_option(value);
+                    }
+                    item.append(true);
+                }
+                b.append(true);
+            }
+            (Builder::Resources(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b) => Arc::new(b.finish()),
+            Builder::Resources(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// One resource entry: arn, accountid, type, arnprefix, unmapped.
+type ResourceEntry<'a> = [Option<Cow<'a, str>>; 5];
+
+enum Cell<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Bool(bool),
+    Timestamp(i64),
+    Resources(Vec<ResourceEntry<'a>>),
+}
+
+/// Case-insensitive lookup of known nested leaves (for `userIdentity`).
+#[derive(Default)]
+struct KeyTree {
+    children: HashMap<String, KeyNode>,
+}
+
+enum KeyNode {
+    Leaf(usize),
+    Branch(KeyTree),
+}
+
+impl KeyTree {
+    fn insert(&mut self, path: &[&str], leaf: usize) {
+        let key = path[0].to_ascii_lowercase();
+        if path.len() == 1 {
+            self.children.insert(key, KeyNode::Leaf(leaf));
+            return;
+        }
+        let node = self
+            .children
+            .entry(key)
+            .or_insert_with(|| KeyNode::Branch(KeyTree::default()));
+        if let KeyNode::Branch(tree) = node {
+            tree.insert(&path[1..], leaf);
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&KeyNode> {
+        self.children
+            .get(key)
+            .or_else(|| self.children.get(&key.to_ascii_lowercase()))
+    }
+}
+
+/// The raw values of one record, sorted into the places the columns read from.
+struct RecordView<'a> {
+    top: Vec<Option<&'a RawValue>>,
+    unmapped: Vec<(Cow<'a, str>, &'a RawValue)>,
+    identity: Vec<Option<&'a RawValue>>,
+    has_session_context: bool,
+    tls: Vec<Option<&'a RawValue>>,
+    request_parameters: HashMap<usize, Option<Cow<'a, str>>>,
+}
+
+impl CloudTrailDecoder {
+    /// `projection` lists column indices of `schema`; `None` decodes every column.
+    pub fn new(
+        schema: &CloudTrailSchema,
+        projection: Option<&[usize]>,
+        options: DecoderOptions,
+    ) -> Self {
+        let all: Vec<usize> = (0..schema.columns().len()).collect();
+        let projection = projection.unwrap_or(&all);
+        let specs: Vec<_> = projection.iter().map(|&i| &schema.columns()[i]).collect();
+        let output = Arc::new(Schema::new(
+            specs.iter().map(|c| c.field()).collect::<Vec<_>>(),
+        ));
+        let mut needs = Needs::default();
+        let mut request_parameter_columns = HashMap::new();
+        for (position, spec) in specs.iter().enumerate() {
+            match &spec.source {
+                Source::Identity(_) => needs.identity = true,
+                Source::Derived(Derived::LogFile) => {}
+                Source::Derived(_) => needs.identity = true,
+                Source::Tls(_) => needs.tls = true,
+                Source::RequestParameter(_) => {
+                    needs.request_parameters = true;
+                    request_parameter_columns.insert(spec.name.clone(), position);
+                }
+                Source::Top(_) | Source::Unmapped => {}
+            }
+        }
+        let columns = specs
+            .iter()
+            .map(|spec| ProjectedColumn {
+                slot: match &spec.source {
+                    Source::Top(key) => slot_of(key),
+                    Source::Identity(path) => identity_slot(path),
+                    Source::Tls(key) => TLS_LEAVES
+                        .iter()
+                        .position(|(k, _)| k == key)
+                        .expect("known TLS leaf"),
+                    _ => 0,
+                },
+                source: spec.source.clone(),
+                column_type: spec.column_type,
+                builder: Builder::new(spec.column_type),
+            })
+            .collect();
+        let mut top_index = HashMap::new();
+        for (i, field) in TOP_FIELDS.iter().enumerate() {
+            top_index.insert(field.key.to_string(), i);
+            top_index.insert(field.key.to_ascii_lowercase(), i);
+        }
+        let mut identity_tree = KeyTree::default();
+        for (i, leaf) in IDENTITY_LEAVES.iter().enumerate() {
+            identity_tree.insert(leaf.path, i);
+        }
+        let tls_index = TLS_LEAVES
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.to_ascii_lowercase(), i))
+            .collect();
+        Self {
+            output,
+            columns,
+            rows: 0,
+            needs,
+            top_index,
+            identity_tree,
+            tls_index,
+            request_parameter_columns,
+            options,
+        }
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.output)
+    }
+
+    /// Rows buffered and not yet flushed.
+    pub fn buffered_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Inflates (when gzip) and decodes one file, calling `emit` with each full batch.
+    /// Rows of a final partial batch stay buffered for the next file or [`Self::flush`].
+    pub fn decode_file(
+        &mut self,
+        file: &str,
+        bytes: Vec<u8>,
+        emit: &mut dyn FnMut(RecordBatch),
+    ) -> Result<FileOutcome, DecodeError> {
+        let mut outcome = FileOutcome::default();
+        let bytes = match inflate::maybe_inflate(bytes, self.options.max_inflated_bytes) {
+            Ok(bytes) => bytes,
+            Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
+        };
+        outcome.inflated_bytes = bytes.len() as u64;
+        let on_error = self.options.on_error;
+        let mut rows = 0;
+        let mut skipped = 0;
+        let mut record_errors = Vec::new();
+        let walked = envelope::walk_records(file, &bytes, &mut |index, fields| {
+            match self.append_record(file, fields) {
+                Ok(()) => rows += 1,
+                Err(error) => {
+                    let error = error.at(file, index);
+                    if on_error == OnError::Fail {
+                        return Err(error);
+                    }
+                    skipped += 1;
+                    if record_errors.len() < KEPT_RECORD_ERRORS {
+                        record_errors.push(error);
+                    }
+                }
+            }
+            if self.rows >= self.options.batch_size {
+                emit(self.flush_batch());
+            }
+            Ok(())
+        });
+        outcome.rows = rows;
+        outcome.skipped_records = skipped;
+        outcome.first_record_errors = record_errors;
+        match walked {
+            Ok(summary) => {
+                outcome.summary = summary;
+                Ok(outcome)
+            }
+            Err(error) => self.file_failed(outcome, error),
+        }
+    }
+
+    fn file_failed(
+        &self,
+        mut outcome: FileOutcome,
+        error: DecodeError,
+    ) -> Result<FileOutcome, DecodeError> {
+        match self.options.on_error {
+            OnError::Fail => Err(error),
+            OnError::Skip => {
+                outcome.file_error = Some(error);
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// Returns the buffered rows as a batch, if there are any.
+    pub fn flush(&mut self) -> Option<RecordBatch> {
+        (self.rows > 0).then(|| self.flush_batch())
+    }
+
+    fn flush_batch(&mut self) -> RecordBatch {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| c.builder.finish())
+            .collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        self.rows = 0;
+        RecordBatch::try_new_with_options(Arc::clone(&self.output), arrays, &options)
+            .expect("builders match the projected schema")
+    }
+
+    /// Converts every projected cell first and appends only when all succeeded, so a bad
+    /// record never leaves a half-written row behind.
+    fn append_record(&mut self, file: &str, fields: &ObjectFields<'_>) -> Result<(), FieldError> {
+        let view = self.view(fields)?;
+        let mut cells = Vec::with_capacity(self.columns.len());
+        for (position, column) in self.columns.iter().enumerate() {
+            cells.push(cell(column, position, &view, file)?);
+        }
+        for (column, cell) in self.columns.iter_mut().zip(cells) {
+            column.builder.append(cell);
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn view<'a>(&self, fields: &ObjectFields<'a>) -> Result<RecordView<'a>, FieldError> {
+        let mut view = RecordView {
+            top: vec![None; TOP_FIELDS.len()],
+            unmapped: Vec::new(),
+            identity: Vec::new(),
+            has_session_context: false,
+            tls: Vec::new(),
+            request_parameters: HashMap::new(),
+        };
+        for (key, raw) in &fields.0 {
+            let slot = self
+                .top_index
+                .get(key.as_ref())
+                .or_else(|| self.top_index.get(&key.to_ascii_lowercase()));
+            match slot {
+                Some(&i) if view.top[i].is_none() => view.top[i] = Some(*raw),
+                // Unknown keys and repeated keys are kept, never dropped.
+                _ => view.unmapped.push((key.clone(), *raw)),
+            }
+        }
+        if self.needs.identity {
+            view.identity = vec![None; IDENTITY_LEAVES.len()];
+            if let Some(identity) = view.top[USER_IDENTITY_SLOT].and_then(json::object) {
+                view.has_session_context = identity.0.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case("sessionContext") && json::kind(v) == Kind::Object
+                });
+                collect_leaves(&self.identity_tree, &identity, &mut view.identity);
+            }
+        }
+        if self.needs.tls {
+            view.tls = vec![None; TLS_LEAVES.len()];
+            if let Some(tls) = view.top[tls_slot()].and_then(json::object) {
+                for (key, raw) in tls.0 {
+                    if let Some(&i) = self.tls_index.get(&key.to_ascii_lowercase()) {
+                        view.tls[i].get_or_insert(raw);
+                    }
+                }
+            }
+        }
+        if self.needs.request_parameters
+            && let Some(params) = view.top[request_parameters_slot()].and_then(json::object)
+        {
+            flatten(&params, "requestparameters", 0, &mut |name, value| {
+                if let Some(&position) = self.request_parameter_columns.get(name) {
+                    view.request_parameters.entry(position).or_insert(value);
+                }
+            });
+        }
+        Ok(view)
+    }
+}
+
+fn slot_of(key: &str) -> usize {
+    TOP_FIELDS
+        .iter()
+        .position(|f| f.key == key)
+        .expect("known top-level field")
+}
+
+fn identity_slot(path: &[&str]) -> usize {
+    IDENTITY_LEAVES
+        .iter()
+        .position(|l| l.path == path)
+        .expect("known identity leaf")
+}
+
+const USER_IDENTITY_SLOT: usize = 1;
+
+fn tls_slot() -> usize {
+    slot_of("tlsDetails")
+}
+
+fn request_parameters_slot() -> usize {
+    slot_of("requestParameters")
+}
+
+fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Option<&'a RawValue>]) {
+    for (key, raw) in &object.0 {
+        match tree.get(key) {
+            Some(KeyNode::Leaf(i)) => {
+                out[*i].get_or_insert(raw);
+            }
+            Some(KeyNode::Branch(subtree)) => {
+                if let Some(child) = json::object(raw) {
+                    collect_leaves(subtree, &child, out);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// Deepest `requestParameters` nesting flattened into columns; deeper objects stay JSON.
+const MAX_FLATTEN_DEPTH: usize = 6;
+
+/// Calls `leaf` with the flat lower-case name and text value of every leaf of `object`.
+pub(crate) fn flatten<'a>(
+    object: &ObjectFields<'a>,
+    prefix: &str,
+    depth: usize,
+    leaf: &mut dyn FnMut(&str, Option<Cow<'a, str>>),
+) {
+    for (key, raw) in &object.0 {
+        let mut name = String::with_capacity(prefix.len() + 1 + key.len());
+        name.push_str(prefix);
+        name.push('_');
+        name.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        if json::kind(raw) == Kind::Object
+            && depth + 1 < MAX_FLATTEN_DEPTH
+            && let Some(child) = json::object(raw)
+        {
+            if !child.0.is_empty() {
+                flatten(&child, &name, depth + 1, leaf);
+                continue;
+            }
+        }
+        leaf(&name, json::text(raw));
+    }
+}
+
+fn field_name(source: &Source) -> String {
+    match source {
+        Source::Top(key) => (*key).to_string(),
+        Source::Identity(path) => format!("userIdentity.{}", path.join(".")),
+        Source::Tls(key) => format!("tlsDetails.{key}"),
+        Source::RequestParameter(path) => format!("requestParameters.{}", path.join(".")),
+        Source::Derived(_) | Source::Unmapped => String::new(),
+    }
+}
+
+fn cell<'a>(
+    column: &ProjectedColumn,
+    position: usize,
+    view: &RecordView<'a>,
+    file: &'a str,
+) -> Result<Cell<'a>, FieldError> {
+    let raw = match &column.source {
+        Source::Top(_) => view.top[column.slot],
+        Source::Identity(_) => view.identity[column.slot],
+        Source::Tls(_) => view.tls[column.slot],
+        Source::RequestParameter(_) => {
+            return Ok(match view.request_parameters.get(&position) {
+                Some(Some(value)) => Cell::Text(value.clone()),
+                _ => Cell::Null,
+            });
+        }
+        Source::Unmapped => return Ok(unmapped_cell(&view.unmapped)),
+        Source::Derived(derived) => return Ok(derived_cell(*derived, view, file)),
+    };
+    let Some(raw) = raw else {
+        return Ok(Cell::Null);
+    };
+    convert(raw, column.column_type, || field_name(&column.source))
+}
+
+fn convert<'a>(
+    raw: &'a RawValue,
+    column_type: ColumnType,
+    field: impl Fn() -> String,
+) -> Result<Cell<'a>, FieldError> {
+    if json::kind(raw) == Kind::Null {
+        return Ok(Cell::Null);
+    }
+    match column_type {
+        ColumnType::Json => Ok(Cell::Text(Cow::Borrowed(raw.get()))),
+        ColumnType::Text => match json::string(raw) {
+            Ok(Some(text)) => Ok(Cell::Text(text)),
+            Ok(None) => Ok(Cell::Null),
+            Err(()) => Err(FieldError::wrong_type(field(), "a string", raw.get())),
+        },
+        ColumnType::Bool => match (json::kind(raw), raw.get()) {
+            (Kind::Bool, "true") => Ok(Cell::Bool(true)),
+            (Kind::Bool, _) => Ok(Cell::Bool(false)),
+            (Kind::String, _) => match json::string(raw).ok().flatten().as_deref() {
+                Some(s) if s.eq_ignore_ascii_case("true") => Ok(Cell::Bool(true)),
+                Some(s) if s.eq_ignore_ascii_case("false") => Ok(Cell::Bool(false)),
+                _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
+            },
+            _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
+        },
+        ColumnType::Timestamp => match json::string(raw) {
+            Ok(Some(text)) => parse_timestamp_micros(&text)
+                .map(Cell::Timestamp)
+                .ok_or_else(|| FieldError::wrong_type(field(), "an ISO-8601 time", raw.get())),
+            _ => Err(FieldError::wrong_type(
+                field(),
+                "an ISO-8601 time",
+                raw.get(),
+            )),
+        },
+        ColumnType::Resources => {
+            let Some(items) = json::array(raw) else {
+                return Err(FieldError::wrong_type(
+                    field(),
+                    "an array of resources",
+                    raw.get(),
+                ));
+            };
+            let mut entries = Vec::with_capacity(items.len());
+            for item in items {
+                let Some(object) = json::object(item) else {
+                    return Err(FieldError::wrong_type(
+                        format!("{}[]", field()),
+                        "a resource object",
+                        item.get(),
+                    ));
+                };
+                entries.push(resource_entry(&object));
+            }
+            Ok(Cell::Resources(entries))
+        }
+    }
+}
+
+fn resource_entry<'a>(object: &ObjectFields<'a>) -> ResourceEntry<'a> {
+    let mut entry: ResourceEntry<'a> = Default::default();
+    let mut unmapped = Vec::new();
+    for (key, raw) in &object.0 {
+        let slot = match key.to_ascii_lowercase().as_str() {
+            "arn" => 0,
+            "accountid" => 1,
+            "type" => 2,
+            "arnprefix" => 3,
+            _ => {
+                unmapped.push((key.clone(), *raw));
+                continue;
+            }
+        };
+        if entry[slot].is_none() {
+            entry[slot] = json::text(raw);
+        } else {
+            unmapped.push((key.clone(), *raw));
+        }
+    }
+    if let Cell::Text(text) = unmapped_cell(&unmapped) {
+        entry[4] = Some(text);
+    }
+    entry
+}
+
+fn unmapped_cell<'a>(unmapped: &[(Cow<'_, str>, &RawValue)]) -> Cell<'a> {
+    if unmapped.is_empty() {
+        return Cell::Null;
+    }
+    let mut text = String::from("{");
+    for (i, (key, raw)) in unmapped.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&serde_json::to_string(key.as_ref()).expect("strings serialise"));
+        text.push(':');
+        text.push_str(raw.get());
+    }
+    text.push('}');
+    Cell::Text(Cow::Owned(text))
+}
+
+fn identity_text<'a>(view: &RecordView<'a>, path: &[&str]) -> Option<Cow<'a, str>> {
+    view.identity[identity_slot(path)].and_then(json::text)
+}
+
+fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, file: &'a str) -> Cell<'a> {
+    if derived == Derived::LogFile {
+        return Cell::Text(Cow::Borrowed(file));
+    }
+    let identity = IdentityView {
+        present: view.top[USER_IDENTITY_SLOT].is_some_and(|raw| json::kind(raw) == Kind::Object),
+        identity_type: identity_text(view, &["type"]),
+        arn: identity_text(view, &["arn"]),
+        principal_id: identity_text(view, &["principalId"]),
+        account_id: identity_text(view, &["accountId"]),
+        access_key_id: identity_text(view, &["accessKeyId"]),
+        user_name: identity_text(view, &["userName"]),
+        invoked_by: identity_text(view, &["invokedBy"]),
+        issuer_arn: identity_text(view, &["sessionContext", "sessionIssuer", "arn"]),
+        on_behalf_of_user_id: identity_text(view, &["onBehalfOf", "userId"]),
+        has_session_context: view.has_session_context,
+    };
+    let text = match derived {
+        Derived::Actor => identity.actor().map(Cow::Owned),
+        Derived::ActorKind => Some(Cow::Borrowed(identity.actor_kind().as_str())),
+        Derived::CredentialKind => identity.credential_kind().map(Cow::Borrowed),
+        Derived::LogFile => unreachable!("handled above"),
+    };
+    text.map_or(Cell::Null, Cell::Text)
+}

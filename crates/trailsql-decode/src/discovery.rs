@@ -1,0 +1,82 @@
+//! Finds which `requestParameters` leaves the data holds, so each can be a column.
+
+use std::collections::BTreeMap;
+
+use crate::decoder::flatten;
+use crate::envelope;
+use crate::error::DecodeError;
+use crate::inflate;
+use crate::json;
+use crate::schema::REQUEST_PARAMETERS_PREFIX;
+
+/// Accumulates `requestParameters` leaf paths over sampled files.
+#[derive(Debug, Clone)]
+pub struct SchemaDiscovery {
+    /// Flat column name -> (path, times seen).
+    paths: BTreeMap<String, (Vec<String>, u64)>,
+    max_columns: usize,
+    max_inflated_bytes: u64,
+    /// Set when more distinct leaves were seen than `max_columns`.
+    pub truncated: bool,
+}
+
+impl SchemaDiscovery {
+    pub fn new(max_columns: usize, max_inflated_bytes: u64) -> Self {
+        Self {
+            paths: BTreeMap::new(),
+            max_columns,
+            max_inflated_bytes,
+            truncated: false,
+        }
+    }
+
+    /// Adds the leaves of every record in one (possibly gzipped) file.
+    /// Returns the number of inflated bytes read.
+    pub fn add_file(&mut self, file: &str, bytes: Vec<u8>) -> Result<u64, DecodeError> {
+        let bytes = inflate::maybe_inflate(bytes, self.max_inflated_bytes)
+            .map_err(|kind| DecodeError::in_file(file, kind))?;
+        let prefix = REQUEST_PARAMETERS_PREFIX.trim_end_matches('_');
+        envelope::walk_records(file, &bytes, &mut |_, fields| {
+            let params = fields
+                .0
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("requestParameters"))
+                .and_then(|(_, raw)| json::object(raw));
+            if let Some(params) = params {
+                flatten(&params, prefix, 0, &mut |name, _| self.note(name));
+            }
+            Ok(())
+        })?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn note(&mut self, name: &str) {
+        if let Some((_, seen)) = self.paths.get_mut(name) {
+            *seen += 1;
+            return;
+        }
+        if self.paths.len() >= self.max_columns {
+            self.truncated = true;
+            return;
+        }
+        let path = name[REQUEST_PARAMETERS_PREFIX.len()..]
+            .split('_')
+            .map(str::to_string)
+            .collect();
+        self.paths.insert(name.to_string(), (path, 1));
+    }
+
+    pub fn merge(&mut self, other: &SchemaDiscovery) {
+        for (name, (_, seen)) in &other.paths {
+            for _ in 0..*seen.min(&1) {
+                self.note(name);
+            }
+        }
+        self.truncated |= other.truncated;
+    }
+
+    /// Leaf paths in column-name order.
+    pub fn paths(&self) -> Vec<Vec<String>> {
+        self.paths.values().map(|(path, _)| path.clone()).collect()
+    }
+}

@@ -1,0 +1,128 @@
+use std::fmt;
+
+/// Where in the input an error happened: file, record index, field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    /// Zero-based index of the record in the file, when the error is inside one.
+    pub record: Option<usize>,
+    /// The field path (`userIdentity.sessionContext.attributes.mfaAuthenticated`).
+    pub field: Option<String>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(record) = self.record {
+            write!(f, ": record {record}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ", field {field}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong, without the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeErrorKind {
+    #[error("the file is empty")]
+    Empty,
+    #[error("corrupt or truncated gzip after {inflated} inflated bytes: {message}")]
+    Gzip { inflated: u64, message: String },
+    #[error("inflates past the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
+    #[error("cannot read: {0}")]
+    Io(String),
+}
+
+/// A decoding error with its place, e.g.
+/// `logs/a.json.gz: record 12, field eventTime: expected an ISO-8601 time, found "yesterday"`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {kind}")]
+pub struct DecodeError {
+    pub location: Location,
+    pub kind: DecodeErrorKind,
+}
+
+impl DecodeError {
+    pub fn in_file(file: &str, kind: DecodeErrorKind) -> Self {
+        Self {
+            location: Location {
+                file: file.to_string(),
+                ..Location::default()
+            },
+            kind,
+        }
+    }
+
+    pub(crate) fn json(file: &str, record: Option<usize>, error: &serde_json::Error) -> Self {
+        Self {
+            location: Location {
+                file: file.to_string(),
+                record,
+                field: None,
+            },
+            kind: DecodeErrorKind::Json {
+                line: error.line(),
+                column: error.column(),
+                message: strip_position(&error.to_string()),
+            },
+        }
+    }
+}
+
+/// serde_json appends " at line L column C"; the location says it already.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// An error inside one record before the file and record index are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    pub field: String,
+    pub kind: DecodeErrorKind,
+}
+
+impl FieldError {
+    pub fn wrong_type(field: impl Into<String>, expected: &'static str, raw: &str) -> Self {
+        let mut found = raw.trim().to_string();
+        if found.len() > 80 {
+            let mut cut = 77;
+            while !found.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            found.truncate(cut);
+            found.push_str("...");
+        }
+        Self {
+            field: field.into(),
+            kind: DecodeErrorKind::WrongType { expected, found },
+        }
+    }
+
+    pub fn at(self, file: &str, record: usize) -> DecodeError {
+        DecodeError {
+            location: Location {
+                file: file.to_string(),
+                record: Some(record),
+                field: Some(self.field),
+            },
+            kind: self.kind,
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! Bytes to Apache Arrow for AWS CloudTrail logs.
+//!
+//! This crate knows the CloudTrail record format and nothing about query engines (as
+//! `arrow-json` is to DataFusion's JSON source). It detects the envelope a file uses
+//! (`{"Records":[...]}`, NDJSON, arrays, EventBridge, CloudWatch Logs, `lookup-events`),
+//! inflates gzip by magic bytes, and decodes only the projected columns of the
+//! [`CloudTrailSchema`] into record batches.
+
+mod decoder;
+mod derive;
+mod discovery;
+mod envelope;
+mod error;
+mod inflate;
+mod json;
+mod schema;
+mod time;
+
+pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
+pub use discovery::SchemaDiscovery;
+pub use envelope::{Envelope, FileSummary, SkipReason};
+pub use error::{DecodeError, DecodeErrorKind, Location};
+pub use inflate::{is_gzip, maybe_inflate};
+pub use schema::{
+    CloudTrailSchema, ColumnSpec, ColumnType, Derived, REQUEST_PARAMETERS_PREFIX, Source,
+    columns_markdown, flat_name,
+};
+pub use time::parse_timestamp_micros;

@@ -1,0 +1,438 @@
+use std::path::PathBuf;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{Array, RecordBatch};
+use trailsql_decode::{
+    CloudTrailDecoder, CloudTrailSchema, DecodeErrorKind, DecoderOptions, Envelope, FileOutcome,
+    OnError, SchemaDiscovery, SkipReason,
+};
+
+fn fixture(path: &str) -> (String, Vec<u8>) {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
+    let bytes = std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()));
+    (path.to_string(), bytes)
+}
+
+fn decode_with(
+    schema: &CloudTrailSchema,
+    columns: &[&str],
+    path: &str,
+    on_error: OnError,
+) -> Result<(RecordBatch, FileOutcome), trailsql_decode::DecodeError> {
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    let options = DecoderOptions {
+        on_error,
+        ..DecoderOptions::default()
+    };
+    let mut decoder = CloudTrailDecoder::new(schema, Some(&projection), options);
+    let (name, bytes) = fixture(path);
+    let mut batches = Vec::new();
+    let outcome = decoder.decode_file(&name, bytes, &mut |b| batches.push(b))?;
+    batches.extend(decoder.flush());
+    let batch = if batches.is_empty() {
+        RecordBatch::new_empty(decoder.schema())
+    } else {
+        arrow_select_concat(&batches)
+    };
+    Ok((batch, outcome))
+}
+
+fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+    assert_eq!(batches.len(), 1, "fixtures fit in one batch");
+    batches[0].clone()
+}
+
+fn decode(columns: &[&str], path: &str) -> (RecordBatch, FileOutcome) {
+    decode_with(&CloudTrailSchema::default(), columns, path, OnError::Fail).unwrap()
+}
+
+fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let array = batch.column_by_name(column).unwrap().as_string::<i32>();
+    (0..array.len())
+        .map(|i| array.is_valid(i).then(|| array.value(i).to_string()))
+        .collect()
+}
+
+fn bools(batch: &RecordBatch, column: &str) -> Vec<Option<bool>> {
+    let array = batch.column_by_name(column).unwrap().as_boolean();
+    (0..array.len())
+        .map(|i| array.is_valid(i).then(|| array.value(i)))
+        .collect()
+}
+
+#[test]
+fn seed_example_decodes_all_six_events() {
+    let (batch, outcome) = decode(
+        &[
+            "eventname",
+            "eventtime",
+            "useridentity_username",
+            "sourceipaddress",
+        ],
+        "crates/trailsql/sample/kinesis-example.json",
+    );
+    assert_eq!(batch.num_rows(), 6);
+    assert_eq!(outcome.summary.envelopes, vec![Envelope::DeliveryFile]);
+    assert_eq!(
+        strings(&batch, "eventname"),
+        [
+            "CreateStream",
+            "DescribeStream",
+            "ListStreams",
+            "DeleteStream",
+            "SplitShard",
+            "MergeShards"
+        ]
+        .map(|s| Some(s.to_string()))
+    );
+    assert!(
+        strings(&batch, "useridentity_username")
+            .iter()
+            .all(|u| u.as_deref() == Some("Alice"))
+    );
+    let times = batch
+        .column_by_name("eventtime")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(times.value(0), 1_397_866_591_000_000);
+}
+
+#[test]
+fn every_envelope_yields_the_same_events() {
+    let cases = [
+        ("tests/fixtures/shapes/records.json", Envelope::DeliveryFile),
+        (
+            "tests/fixtures/shapes/records-gzipped-no-suffix",
+            Envelope::DeliveryFile,
+        ),
+        ("tests/fixtures/shapes/events.ndjson", Envelope::Ndjson),
+        ("tests/fixtures/shapes/events-array.json", Envelope::Array),
+        (
+            "tests/fixtures/shapes/cloudwatch-logs.json",
+            Envelope::CloudWatchLogs,
+        ),
+        (
+            "tests/fixtures/shapes/lookup-events.json",
+            Envelope::LookupEvents,
+        ),
+    ];
+    for (path, envelope) in cases {
+        let (batch, outcome) = decode(&["eventid", "requestparameters"], path);
+        assert_eq!(
+            strings(&batch, "eventid"),
+            ["evt-a", "evt-b", "evt-c"].map(|s| Some(s.to_string())),
+            "{path}"
+        );
+        assert!(
+            outcome.summary.envelopes.contains(&envelope),
+            "{path}: {:?}",
+            outcome.summary.envelopes
+        );
+        assert_eq!(
+            strings(&batch, "requestparameters")[0].as_deref(),
+            Some(
+                r#"{"streamName":"orders","shardCount":2,"streamModeDetails":{"streamMode":"PROVISIONED"}}"#
+            ),
+            "{path}: JSON columns keep the exact original text"
+        );
+    }
+}
+
+#[test]
+fn eventbridge_keeps_cloudtrail_details_and_skips_other_events() {
+    let (batch, outcome) = decode(&["eventid"], "tests/fixtures/shapes/eventbridge.ndjson");
+    assert_eq!(batch.num_rows(), 2);
+    assert!(outcome.summary.envelopes.contains(&Envelope::EventBridge));
+    assert_eq!(outcome.summary.skipped.len(), 1);
+    assert!(
+        outcome.summary.skipped[0]
+            .to_string()
+            .contains("EC2 Instance State-change Notification")
+    );
+}
+
+#[test]
+fn booleans_accept_strings_and_identity_is_flattened() {
+    let (batch, _) = decode(
+        &[
+            "readonly",
+            "managementevent",
+            "sessioncredentialfromconsole",
+            "useridentity_sessioncontext_attributes_mfaauthenticated",
+            "useridentity_sessioncontext_sessionissuer_arn",
+            "actor",
+            "actor_kind",
+            "credential_kind",
+        ],
+        "tests/fixtures/shapes/records.json",
+    );
+    assert_eq!(
+        bools(&batch, "readonly"),
+        [Some(false), Some(false), Some(false)]
+    );
+    assert_eq!(
+        bools(&batch, "managementevent"),
+        [Some(true), Some(true), Some(true)]
+    );
+    assert_eq!(
+        bools(&batch, "sessioncredentialfromconsole"),
+        [Some(true), None, None]
+    );
+    assert_eq!(
+        bools(
+            &batch,
+            "useridentity_sessioncontext_attributes_mfaauthenticated"
+        ),
+        [Some(true), None, None]
+    );
+    assert_eq!(
+        strings(&batch, "actor"),
+        [
+            Some("arn:aws:iam::111122223333:role/Admin"),
+            Some("arn:aws:iam::111122223333:user/bob"),
+            Some("ec2.amazonaws.com")
+        ]
+        .map(|s| s.map(str::to_string))
+    );
+    assert_eq!(
+        strings(&batch, "actor_kind"),
+        ["assumed_role", "iam_user", "aws_service"].map(|s| Some(s.to_string()))
+    );
+    assert_eq!(
+        strings(&batch, "credential_kind"),
+        ["temporary", "long_term", "none"].map(|s| Some(s.to_string()))
+    );
+}
+
+#[test]
+fn unknown_keys_are_kept_in_unmapped() {
+    let (batch, _) = decode(&["unmapped"], "tests/fixtures/shapes/records.json");
+    assert_eq!(
+        strings(&batch, "unmapped"),
+        [
+            None,
+            Some(
+                r#"{"vendorField":{"score":7},"@timestamp":"2024-01-07T10:20:00.000Z"}"#
+                    .to_string()
+            ),
+            None
+        ]
+    );
+}
+
+#[test]
+fn resources_tolerate_key_spellings() {
+    let (batch, _) = decode(&["resources"], "tests/fixtures/shapes/records.json");
+    let list = batch.column(0).as_list::<i32>();
+    assert!(list.is_null(0));
+    let entries = list.value(1);
+    let entries = entries.as_struct();
+    let arn = entries.column_by_name("arn").unwrap().as_string::<i32>();
+    let account = entries
+        .column_by_name("accountid")
+        .unwrap()
+        .as_string::<i32>();
+    let prefix = entries
+        .column_by_name("arnprefix")
+        .unwrap()
+        .as_string::<i32>();
+    assert_eq!(arn.value(0), "arn:aws:s3:::logs");
+    assert_eq!(arn.value(1), "arn:aws:s3:::logs/x");
+    assert_eq!(account.value(1), "111122223333");
+    assert_eq!(prefix.value(2), "arn:aws:s3:::logs/");
+}
+
+#[test]
+fn request_parameters_are_discovered_and_flattened() {
+    let mut discovery = SchemaDiscovery::new(1000, 1 << 30);
+    let (name, bytes) = fixture("tests/fixtures/shapes/records.json");
+    discovery.add_file(&name, bytes).unwrap();
+    let schema = CloudTrailSchema::new(&discovery.paths());
+    let names: Vec<&str> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| n.starts_with("requestparameters_"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "requestparameters_bucketname",
+            "requestparameters_bucketpolicy_statement",
+            "requestparameters_host",
+            "requestparameters_shardcount",
+            "requestparameters_streammodedetails_streammode",
+            "requestparameters_streamname",
+        ]
+    );
+    let (batch, _) = decode_with(
+        &schema,
+        &[
+            "requestparameters_streamname",
+            "requestparameters_shardcount",
+            "requestparameters_streammodedetails_streammode",
+            "requestparameters_bucketpolicy_statement",
+        ],
+        "tests/fixtures/shapes/records.json",
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(
+        strings(&batch, "requestparameters_streamname"),
+        [Some("orders".to_string()), None, None]
+    );
+    assert_eq!(
+        strings(&batch, "requestparameters_shardcount")[0].as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        strings(&batch, "requestparameters_streammodedetails_streammode")[0].as_deref(),
+        Some("PROVISIONED")
+    );
+    assert_eq!(
+        strings(&batch, "requestparameters_bucketpolicy_statement")[1].as_deref(),
+        Some(r#"[{"Effect":"Allow","Principal":"*"}]"#)
+    );
+}
+
+#[test]
+fn empty_projection_counts_rows() {
+    let (batch, _) = decode(&[], "tests/fixtures/shapes/records.json");
+    assert_eq!(batch.num_rows(), 3);
+    assert_eq!(batch.num_columns(), 0);
+}
+
+fn fail(path: &str, columns: &[&str]) -> trailsql_decode::DecodeError {
+    decode_with(&CloudTrailSchema::default(), columns, path, OnError::Fail).unwrap_err()
+}
+
+#[test]
+fn bad_input_errors_name_file_record_and_field() {
+    let error = fail("tests/fixtures/bad/wrong-type.json", &["eventname"]);
+    assert_eq!(
+        error.to_string(),
+        "tests/fixtures/bad/wrong-type.json: record 1, field eventName: expected a string, found 42"
+    );
+    let error = fail("tests/fixtures/bad/bad-time.ndjson", &["eventtime"]);
+    assert_eq!(
+        error.to_string(),
+        "tests/fixtures/bad/bad-time.ndjson: record 1, field eventTime: expected an ISO-8601 time, found \"yesterday\""
+    );
+    let error = fail("tests/fixtures/bad/broken.json", &["eventname"]);
+    assert!(
+        matches!(error.kind, DecodeErrorKind::Json { line: 1, .. }),
+        "{error}"
+    );
+    assert_eq!(error.location.record, Some(2), "{error}");
+    assert!(
+        error.to_string().starts_with(
+            "tests/fixtures/bad/broken.json: record 2: invalid JSON at line 1, column"
+        ),
+        "{error}"
+    );
+    let error = fail("tests/fixtures/bad/truncated.json.gz", &["eventname"]);
+    assert!(
+        matches!(error.kind, DecodeErrorKind::Gzip { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("tests/fixtures/bad/truncated.json.gz: corrupt or truncated gzip"),
+        "{error}"
+    );
+    let error = fail("tests/fixtures/bad/empty.json", &[]);
+    assert_eq!(
+        error.to_string(),
+        "tests/fixtures/bad/empty.json: the file is empty"
+    );
+}
+
+#[test]
+fn unprojected_bad_fields_do_not_fail() {
+    let (batch, _) = decode(&["eventid"], "tests/fixtures/bad/wrong-type.json");
+    assert_eq!(batch.num_rows(), 2);
+}
+
+#[test]
+fn skip_mode_counts_bad_records_and_files() {
+    let schema = CloudTrailSchema::default();
+    let (batch, outcome) = decode_with(
+        &schema,
+        &["eventid", "eventtime"],
+        "tests/fixtures/bad/bad-time.ndjson",
+        OnError::Skip,
+    )
+    .unwrap();
+    assert_eq!(
+        strings(&batch, "eventid"),
+        [Some("evt-a".to_string()), Some("evt-c".to_string())]
+    );
+    assert_eq!(outcome.skipped_records, 1);
+    assert_eq!(outcome.first_record_errors[0].location.record, Some(1));
+    let (batch, outcome) = decode_with(
+        &schema,
+        &["eventid"],
+        "tests/fixtures/bad/truncated.json.gz",
+        OnError::Skip,
+    )
+    .unwrap();
+    assert_eq!(batch.num_rows(), 0);
+    assert!(outcome.file_error.is_some());
+}
+
+#[test]
+fn digests_and_foreign_json_are_skipped_with_a_reason() {
+    let (batch, outcome) = decode(&["eventid"], "tests/fixtures/bad/digest.json");
+    assert_eq!(batch.num_rows(), 0);
+    assert_eq!(outcome.summary.skipped, vec![SkipReason::Digest]);
+    let (_, outcome) = decode(&["eventid"], "tests/fixtures/bad/not-cloudtrail.json");
+    assert_eq!(
+        outcome.summary.skipped[0].to_string(),
+        "not CloudTrail (object with keys name, version, dependencies)"
+    );
+    let (_, outcome) = decode(&["eventid"], "tests/fixtures/bad/not-json.csv");
+    assert_eq!(
+        outcome.summary.skipped[0].to_string(),
+        "not JSON (starts with \"timestamp,event.\")"
+    );
+}
+
+#[test]
+fn batches_are_emitted_at_the_batch_size() {
+    let schema = CloudTrailSchema::default();
+    let options = DecoderOptions {
+        batch_size: 2,
+        ..DecoderOptions::default()
+    };
+    let mut decoder = CloudTrailDecoder::new(&schema, None, options);
+    let (name, bytes) = fixture("tests/fixtures/shapes/records.json");
+    let mut batches = Vec::new();
+    decoder
+        .decode_file(&name, bytes, &mut |b| batches.push(b))
+        .unwrap();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(decoder.buffered_rows(), 1);
+    batches.extend(decoder.flush());
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+}
+
+#[test]
+fn columns_doc_is_current() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/columns.md");
+    let expected = trailsql_decode::columns_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        actual == expected,
+        "docs/columns.md is stale: run `UPDATE_DOCS=1 cargo test -p trailsql-decode columns_doc`"
+    );
+}

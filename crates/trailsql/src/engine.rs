@@ -1,0 +1,252 @@
+//! The `Engine`: sources in, SQL over the `cloudtrail` table out.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::{Stream, StreamExt};
+use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery};
+
+use crate::error::{Error, Result};
+use crate::scan::CloudTrailScanExec;
+use crate::source::{self, LogObject};
+use crate::sql::{DottedPathPlanner, json_path_udf};
+use crate::stats::ScanStats;
+use crate::table::CloudTrailTable;
+
+/// The table every source is queried as.
+pub const TABLE_NAME: &str = "cloudtrail";
+
+/// Settings of an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Fail on the first bad file or record (default), or skip and count.
+    pub on_error: OnError,
+    /// Inflated bytes of sampled files read to discover `requestparameters_*` columns.
+    pub discovery_bytes: u64,
+    /// Most `requestparameters_*` columns to create.
+    pub max_request_parameter_columns: usize,
+    /// Files that inflate past this are refused.
+    pub max_inflated_bytes: u64,
+    /// Partitions (threads) a scan decodes with; defaults to the number of cores.
+    pub target_partitions: Option<usize>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            on_error: OnError::Fail,
+            discovery_bytes: 64 << 20,
+            max_request_parameter_columns: 2000,
+            max_inflated_bytes: DecoderOptions::default().max_inflated_bytes,
+            target_partitions: None,
+        }
+    }
+}
+
+/// An embedded SQL engine over CloudTrail logs.
+///
+/// Sources are listed and sampled once, when the engine is opened; every query after
+/// that reuses the listing and the discovered schema.
+pub struct Engine {
+    ctx: SessionContext,
+    table: Arc<CloudTrailTable>,
+}
+
+impl Engine {
+    /// Opens files, folders and globs as the `cloudtrail` table.
+    pub async fn open<S: AsRef<str>>(sources: &[S], options: EngineOptions) -> Result<Self> {
+        let paths: Vec<String> = sources.iter().map(|s| s.as_ref().to_string()).collect();
+        let objects = tokio::task::spawn_blocking(move || source::list(&paths))
+            .await
+            .map_err(|e| {
+                Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
+            })??;
+        Self::from_objects(objects, options).await
+    }
+
+    /// Opens the sample data built into the library.
+    pub async fn sample(options: EngineOptions) -> Result<Self> {
+        Self::from_objects(crate::sample::objects(), options).await
+    }
+
+    /// Opens already listed objects.
+    pub async fn from_objects(objects: Vec<LogObject>, options: EngineOptions) -> Result<Self> {
+        let objects = Arc::new(objects);
+        let sampled = Arc::clone(&objects);
+        let discovery_options = options.clone();
+        let paths = tokio::task::spawn_blocking(move || discover(&sampled, &discovery_options))
+            .await
+            .map_err(|e| {
+                Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
+            })?;
+        let schema = Arc::new(CloudTrailSchema::new(&paths));
+        let decoder_options = DecoderOptions {
+            on_error: options.on_error,
+            max_inflated_bytes: options.max_inflated_bytes,
+            ..DecoderOptions::default()
+        };
+        let table = Arc::new(CloudTrailTable::new(
+            Arc::clone(&schema),
+            objects,
+            decoder_options,
+        ));
+        let ctx = session(&options, &schema)?;
+        ctx.register_table(TABLE_NAME, Arc::clone(&table) as _)?;
+        Ok(Self { ctx, table })
+    }
+
+    /// Plans and starts a SQL statement; the result streams as it is read.
+    pub async fn sql(&self, sql: &str) -> Result<Query> {
+        let frame = self.ctx.sql(sql).await?;
+        let plan = frame.create_physical_plan().await?;
+        let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
+        Ok(Query { plan, stream })
+    }
+
+    /// The DataFusion session, for registering more tables or functions.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The columns of the `cloudtrail` table.
+    pub fn schema(&self) -> &CloudTrailSchema {
+        self.table.cloudtrail_schema()
+    }
+
+    /// The objects the `cloudtrail` table reads.
+    pub fn objects(&self) -> &[LogObject] {
+        self.table.objects()
+    }
+}
+
+fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<SessionContext> {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(partitions) = options.target_partitions {
+        config = config.with_target_partitions(partitions.max(1));
+    }
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .build();
+    let flattened: HashSet<String> = schema
+        .columns()
+        .iter()
+        .filter(|c| c.name.contains('_'))
+        .map(|c| c.name.clone())
+        .collect();
+    // Ours first: DataFusion's own planner claims every compound identifier.
+    let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
+        vec![Arc::new(DottedPathPlanner::new(Arc::new(RwLock::new(
+            flattened,
+        ))))];
+    planners.extend(state.expr_planners().iter().cloned());
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_expr_planners(planners)
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    ctx.register_udf(json_path_udf());
+    Ok(ctx)
+}
+
+/// Samples files evenly across the listing until the byte budget is spent.
+fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> {
+    let mut discovery = SchemaDiscovery::new(
+        options.max_request_parameter_columns,
+        options.max_inflated_bytes,
+    );
+    let mut spent = 0u64;
+    for object in evenly_spaced(objects) {
+        if spent >= options.discovery_bytes {
+            break;
+        }
+        // A file that cannot be read is reported by the query that reads it.
+        if let Ok(bytes) = object.read()
+            && let Ok(inflated) = discovery.add_file(&object.location, bytes)
+        {
+            spent += inflated;
+        }
+    }
+    discovery.paths()
+}
+
+/// Objects in an order that spreads early picks over the whole listing: 0, n/2, n/4,
+/// 3n/4, ... so a budget that stops early still samples every part of a trail.
+fn evenly_spaced(objects: &[LogObject]) -> impl Iterator<Item = &LogObject> {
+    let n = objects.len();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    let mut step = n.next_power_of_two().max(1);
+    while step > 0 {
+        let mut i = 0;
+        while i < n {
+            if !seen[i] {
+                seen[i] = true;
+                order.push(i);
+            }
+            i += step;
+        }
+        step /= 2;
+    }
+    order.into_iter().map(move |i| &objects[i])
+}
+
+/// A running query: a stream of record batches, and what its scans read.
+pub struct Query {
+    plan: Arc<dyn ExecutionPlan>,
+    stream: SendableRecordBatchStream,
+}
+
+impl Query {
+    pub fn schema(&self) -> SchemaRef {
+        self.stream.schema()
+    }
+
+    /// Files, bytes and events read so far, and what was skipped.
+    pub fn stats(&self) -> ScanStats {
+        let mut stats = ScanStats::default();
+        collect_stats(&self.plan, &mut stats);
+        stats
+    }
+
+    /// The physical plan being run.
+    pub fn plan(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.plan
+    }
+
+    /// Reads every batch.
+    pub async fn collect(mut self) -> Result<(Vec<RecordBatch>, ScanStats)> {
+        let mut batches = Vec::new();
+        while let Some(batch) = self.stream.next().await {
+            batches.push(batch?);
+        }
+        let stats = self.stats();
+        Ok((batches, stats))
+    }
+}
+
+fn collect_stats(plan: &Arc<dyn ExecutionPlan>, stats: &mut ScanStats) {
+    if let Some(scan) = plan.downcast_ref::<CloudTrailScanExec>() {
+        stats.merge(&scan.stats());
+    }
+    for child in plan.children() {
+        collect_stats(child, stats);
+    }
+}
+
+impl Stream for Query {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.stream
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|batch| batch.map_err(Error::from)))
+    }
+}

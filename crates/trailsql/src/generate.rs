@@ -1,0 +1,377 @@
+//! A deterministic generator of realistic CloudTrail events: the bundled sample data,
+//! and fixtures for tests. The same seed always gives the same events.
+
+use serde_json::{Value, json};
+
+/// SplitMix64: small, fast, and stable across platforms and releases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn hex(&mut self, len: usize) -> String {
+        (0..len).map(|_| format!("{:x}", self.below(16))).collect()
+    }
+
+    fn upper(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        (0..len)
+            .map(|_| ALPHABET[self.below(32) as usize] as char)
+            .collect()
+    }
+}
+
+pub const ACCOUNTS: &[&str] = &["111122223333", "444455556666", "777788889999"];
+pub const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+/// (weight, service, event name, read-only)
+const CALLS: &[(u64, &str, &str, bool)] = &[
+    (30, "sts", "AssumeRole", false),
+    (20, "kms", "Decrypt", true),
+    (14, "ec2", "DescribeInstances", true),
+    (10, "s3", "ListBuckets", true),
+    (8, "sts", "GetCallerIdentity", true),
+    (6, "iam", "ListRoles", true),
+    (6, "kinesis", "DescribeStream", true),
+    (5, "kinesis", "ListStreams", true),
+    (4, "secretsmanager", "GetSecretValue", true),
+    (3, "signin", "ConsoleLogin", false),
+    (3, "ec2", "RunInstances", false),
+    (2, "kinesis", "CreateStream", false),
+    (2, "kinesis", "PutRecord", false),
+    (2, "kinesis", "SplitShard", false),
+    (1, "kinesis", "MergeShards", false),
+    (1, "kinesis", "DeleteStream", false),
+    (1, "kinesis", "IncreaseStreamRetentionPeriod", false),
+    (1, "kinesis", "StartStreamEncryption", false),
+    (1, "iam", "CreateAccessKey", false),
+    (1, "iam", "AttachUserPolicy", false),
+    (1, "ec2", "AuthorizeSecurityGroupIngress", false),
+    (1, "s3", "PutBucketPolicy", false),
+    (1, "cloudtrail", "StopLogging", false),
+    (1, "cloudtrail", "PutEventSelectors", false),
+    (1, "kms", "ScheduleKeyDeletion", false),
+];
+
+const USERS: &[&str] = &["alice", "bob", "carol", "deploy-bot"];
+const ROLES: &[&str] = &["Admin", "ReadOnly", "ci-deployer", "lambda-exec"];
+const IPS: &[&str] = &[
+    "198.51.100.7",
+    "203.0.113.9",
+    "192.0.2.44",
+    "198.51.100.23",
+    "2001:db8::1",
+];
+const AGENTS: &[&str] = &[
+    "aws-cli/2.15.0 Python/3.11.6 Linux/6.1",
+    "Boto3/1.34.2 Python/3.12.1",
+    "aws-sdk-java/2.21.0 Linux/5.10",
+    "console.amazonaws.com",
+    "terraform/1.7.0",
+];
+
+/// Generates `count` events from `seed`, with times spread over `span_seconds` after
+/// `start_epoch_seconds`, in shuffled order as CloudTrail delivers them.
+pub fn events(seed: u64, count: usize, start_epoch_seconds: i64, span_seconds: i64) -> Vec<Value> {
+    let mut rng = Rng(seed);
+    let total: u64 = CALLS.iter().map(|c| c.0).sum();
+    (0..count)
+        .map(|_| {
+            let mut roll = rng.below(total);
+            let call = CALLS
+                .iter()
+                .find(|c| {
+                    if roll < c.0 {
+                        true
+                    } else {
+                        roll -= c.0;
+                        false
+                    }
+                })
+                .expect("weights cover the roll");
+            let time = start_epoch_seconds + rng.below(span_seconds.max(1) as u64) as i64;
+            event(&mut rng, *call, time)
+        })
+        .collect()
+}
+
+fn iso(epoch_seconds: i64) -> String {
+    chrono_like(epoch_seconds)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` without a date library (civil-from-days, Howard Hinnant).
+fn chrono_like(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn identity(rng: &mut Rng, account: &str, service: &str, name: &str) -> Value {
+    if service == "signin" {
+        if rng.chance(15) {
+            return json!({"type": "Root", "principalId": account, "arn": format!("arn:aws:iam::{account}:root"), "accountId": account});
+        }
+        let user = rng.pick(USERS);
+        return json!({"type": "IAMUser", "principalId": format!("AIDA{}", rng.upper(16)), "arn": format!("arn:aws:iam::{account}:user/{user}"), "accountId": account, "userName": user});
+    }
+    if name == "AssumeRole" && rng.chance(40) {
+        return json!({"type": "AWSService", "invokedBy": rng.pick(&["lambda.amazonaws.com", "ec2.amazonaws.com", "ecs-tasks.amazonaws.com"])});
+    }
+    match rng.below(100) {
+        0..=44 => {
+            let role = rng.pick(ROLES);
+            let session = rng.pick(USERS);
+            let role_id = format!("AROA{}", rng.upper(16));
+            json!({
+                "type": "AssumedRole",
+                "principalId": format!("{role_id}:{session}"),
+                "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+                "accountId": account,
+                "accessKeyId": format!("ASIA{}", rng.upper(16)),
+                "sessionContext": {
+                    "sessionIssuer": {"type": "Role", "principalId": role_id, "arn": format!("arn:aws:iam::{account}:role/{role}"), "accountId": account, "userName": role},
+                    "webIdFederationData": {},
+                    "attributes": {"creationDate": iso(1_704_585_600 + rng.below(86_400) as i64), "mfaAuthenticated": if rng.chance(30) { "true" } else { "false" }},
+                    "ec2RoleDelivery": "2.0"
+                }
+            })
+        }
+        45..=84 => {
+            let user = rng.pick(USERS);
+            json!({"type": "IAMUser", "principalId": format!("AIDA{}", rng.upper(16)), "arn": format!("arn:aws:iam::{account}:user/{user}"), "accountId": account, "accessKeyId": format!("AKIA{}", rng.upper(16)), "userName": user})
+        }
+        85..=87 => {
+            json!({"type": "Root", "principalId": account, "arn": format!("arn:aws:iam::{account}:root"), "accountId": account, "accessKeyId": format!("ASIA{}", rng.upper(16)), "sessionContext": {"attributes": {"creationDate": iso(1_704_585_600), "mfaAuthenticated": "true"}}})
+        }
+        88..=90 => {
+            json!({"type": "FederatedUser", "principalId": format!("{account}:partner"), "arn": format!("arn:aws:sts::{account}:federated-user/partner"), "accountId": account, "accessKeyId": format!("ASIA{}", rng.upper(16)), "sessionContext": {"sessionIssuer": {"type": "IAMUser", "principalId": format!("AIDA{}", rng.upper(16)), "arn": format!("arn:aws:iam::{account}:user/bob"), "accountId": account, "userName": "bob"}, "attributes": {"creationDate": iso(1_704_585_600), "mfaAuthenticated": "false"}}})
+        }
+        91..=93 => {
+            json!({"type": "SAMLUser", "principalId": "SAMLissuer:alice@example.com", "userName": "alice@example.com", "identityProvider": "arn:aws:iam::111122223333:saml-provider/okta"})
+        }
+        94..=95 => {
+            json!({"type": "WebIdentityUser", "principalId": "accounts.google.com:app:user-1", "userName": "user-1", "identityProvider": "accounts.google.com"})
+        }
+        96..=97 => {
+            json!({"type": "IdentityCenterUser", "accountId": account, "onBehalfOf": {"userId": format!("{}-user", rng.hex(8)), "identityStoreArn": "arn:aws:identitystore::111122223333:identitystore/d-1234567890"}, "credentialId": rng.hex(24)})
+        }
+        _ => {
+            json!({"type": "AWSAccount", "principalId": format!("AIDA{}", rng.upper(16)), "accountId": rng.pick(ACCOUNTS)})
+        }
+    }
+}
+
+fn request(rng: &mut Rng, name: &str, account: &str, region: &str) -> (Value, Value) {
+    let stream = format!("{}-stream", rng.pick(&["orders", "clicks", "audit"]));
+    let shard = |n: u64| format!("shardId-{n:012}");
+    match name {
+        "AssumeRole" => (
+            json!({"roleArn": format!("arn:aws:iam::{account}:role/{}", rng.pick(ROLES)), "roleSessionName": rng.pick(USERS), "durationSeconds": 3600}),
+            json!({"credentials": {"accessKeyId": format!("ASIA{}", rng.upper(16)), "expiration": "Jan 7, 2024, 11:15:00 PM", "sessionToken": rng.hex(32)}, "assumedRoleUser": {"assumedRoleId": format!("AROA{}:s", rng.upper(16)), "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/s")}}),
+        ),
+        "Decrypt" => (
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:lambda:FunctionArn": format!("arn:aws:lambda:{region}:{account}:function:f")}}),
+            Value::Null,
+        ),
+        "DescribeInstances" => (
+            json!({"instancesSet": {}, "filterSet": {"items": [{"name": "instance-state-name", "valueSet": {"items": [{"value": "running"}]}}]}}),
+            Value::Null,
+        ),
+        "ListBuckets" => (json!({"Host": "s3.amazonaws.com"}), Value::Null),
+        "GetSecretValue" => (
+            json!({"secretId": format!("arn:aws:secretsmanager:{region}:{account}:secret:db-{}", rng.hex(6))}),
+            Value::Null,
+        ),
+        "ConsoleLogin" => (
+            Value::Null,
+            json!({"ConsoleLogin": if rng.chance(20) { "Failure" } else { "Success" }}),
+        ),
+        "RunInstances" => (
+            json!({"instancesSet": {"items": [{"imageId": format!("ami-{}", rng.hex(17)), "minCount": 1, "maxCount": 1}]}, "instanceType": rng.pick(&["t3.micro", "m5.large", "p4d.24xlarge"]), "blockDeviceMapping": {}, "monitoring": {"enabled": false}, "disableApiTermination": false, "userData": "<sensitiveDataRemoved>", "tagSpecificationSet": {"items": [{"resourceType": "instance", "tags": [{"key": "Name", "value": "worker"}]}]}}),
+            json!({"instancesSet": {"items": [{"instanceId": format!("i-{}", rng.hex(17)), "instanceState": {"code": 0, "name": "pending"}, "privateIpAddress": "10.0.1.23"}]}, "ownerId": account}),
+        ),
+        "CreateStream" => (
+            json!({"streamName": stream, "shardCount": 1 + rng.below(4), "streamModeDetails": {"streamMode": rng.pick(&["PROVISIONED", "ON_DEMAND"])}}),
+            Value::Null,
+        ),
+        "DescribeStream" | "DeleteStream" => (json!({"streamName": stream}), Value::Null),
+        "ListStreams" => (json!({"limit": 10}), Value::Null),
+        "PutRecord" => (
+            json!({"streamName": stream, "partitionKey": rng.hex(8)}),
+            json!({"shardId": shard(rng.below(4)), "sequenceNumber": rng.hex(20)}),
+        ),
+        "SplitShard" => (
+            json!({"streamName": stream, "shardToSplit": shard(rng.below(4)), "newStartingHashKey": rng.below(u64::MAX >> 1).to_string()}),
+            Value::Null,
+        ),
+        "MergeShards" => (
+            json!({"streamName": stream, "shardToMerge": shard(1), "adjacentShardToMerge": shard(2)}),
+            Value::Null,
+        ),
+        "IncreaseStreamRetentionPeriod" => (
+            json!({"streamName": stream, "retentionPeriodHours": 168}),
+            Value::Null,
+        ),
+        "StartStreamEncryption" => (
+            json!({"streamName": stream, "encryptionType": "KMS", "keyId": "alias/aws/kinesis"}),
+            Value::Null,
+        ),
+        "CreateAccessKey" => (
+            json!({"userName": rng.pick(USERS)}),
+            json!({"accessKey": {"accessKeyId": format!("AKIA{}", rng.upper(16)), "status": "Active", "userName": "bob"}}),
+        ),
+        "AttachUserPolicy" => (
+            json!({"userName": rng.pick(USERS), "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            Value::Null,
+        ),
+        "AuthorizeSecurityGroupIngress" => (
+            json!({"groupId": format!("sg-{}", rng.hex(17)), "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": if rng.chance(50) { "0.0.0.0/0" } else { "10.0.0.0/8" }}]}}]}}),
+            json!({"_return": true}),
+        ),
+        "PutBucketPolicy" => (
+            json!({"bucketName": "shared-data", "bucketPolicy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared-data/*"}]}, "Host": "shared-data.s3.amazonaws.com"}),
+            Value::Null,
+        ),
+        "StopLogging" | "PutEventSelectors" => (
+            json!({"name": format!("arn:aws:cloudtrail:{region}:{account}:trail/org-trail")}),
+            Value::Null,
+        ),
+        "ScheduleKeyDeletion" => (
+            json!({"keyId": format!("arn:aws:kms:{region}:{account}:key/{}", rng.hex(32)), "pendingWindowInDays": 7}),
+            Value::Null,
+        ),
+        _ => (Value::Null, Value::Null),
+    }
+}
+
+fn event(
+    rng: &mut Rng,
+    (_, service, name, read_only): (u64, &str, &str, bool),
+    time: i64,
+) -> Value {
+    let account = *rng.pick(ACCOUNTS);
+    let region = if service == "iam" || service == "signin" {
+        "us-east-1"
+    } else {
+        *rng.pick(REGIONS)
+    };
+    let user_identity = identity(rng, account, service, name);
+    let (request_parameters, mut response_elements) = request(rng, name, account, region);
+    let aws_service = user_identity["type"] == "AWSService";
+    let mut event = json!({
+        "eventVersion": if rng.chance(70) { "1.09" } else { "1.08" },
+        "userIdentity": user_identity,
+        "eventTime": iso(time),
+        "eventSource": format!("{service}.amazonaws.com"),
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": if aws_service { user_identity_invoked_by(&user_identity) } else { (*rng.pick(IPS)).to_string() },
+        "userAgent": if aws_service { user_identity_invoked_by(&user_identity) } else { (*rng.pick(AGENTS)).to_string() },
+        "requestParameters": request_parameters,
+        "responseElements": Value::Null,
+        "requestID": format!("{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(12)),
+        "eventID": format!("{}-{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(12)),
+        "readOnly": read_only,
+        "eventType": if service == "signin" { "AwsConsoleSignIn" } else { "AwsApiCall" },
+        "managementEvent": name != "PutRecord",
+        "recipientAccountId": account,
+        "eventCategory": if name == "PutRecord" { "Data" } else { "Management" },
+        "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": format!("{service}.{region}.amazonaws.com")}
+    });
+    if rng.chance(4) {
+        event["errorCode"] = json!(rng.pick(&[
+            "AccessDenied",
+            "ThrottlingException",
+            "ResourceNotFoundException"
+        ]));
+        event["errorMessage"] = json!("User is not authorized to perform this operation");
+        response_elements = Value::Null;
+    }
+    event["responseElements"] = response_elements;
+    if service == "signin" {
+        event["additionalEventData"] = json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": if rng.chance(60) { "Yes" } else { "No" }});
+        event["requestParameters"] = Value::Null;
+        event.as_object_mut().expect("object").remove("tlsDetails");
+    }
+    if matches!(service, "kinesis" | "kms" | "s3") && !read_only {
+        event["resources"] = json!([{"ARN": format!("arn:aws:{service}:{region}:{account}:resource/x"), "accountId": account, "type": format!("AWS::{}::Resource", service.to_uppercase())}]);
+    }
+    if rng.chance(10) && !aws_service {
+        event["sessionCredentialFromConsole"] = json!("true");
+    }
+    event
+}
+
+fn user_identity_invoked_by(identity: &Value) -> String {
+    identity["invokedBy"]
+        .as_str()
+        .unwrap_or("AWS Internal")
+        .to_string()
+}
+
+/// A `{"Records":[...]}` delivery file of generated events.
+pub fn records_file(
+    seed: u64,
+    count: usize,
+    start_epoch_seconds: i64,
+    span_seconds: i64,
+) -> Vec<u8> {
+    let records = events(seed, count, start_epoch_seconds, span_seconds);
+    serde_json::to_vec(&json!({ "Records": records })).expect("generated JSON serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_formats_known_times() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(1_397_866_591), "2014-04-19T00:16:31Z");
+        assert_eq!(iso(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        assert_eq!(
+            records_file(7, 50, 1_704_585_600, 86_400),
+            records_file(7, 50, 1_704_585_600, 86_400)
+        );
+        assert_ne!(
+            records_file(7, 50, 1_704_585_600, 86_400),
+            records_file(8, 50, 1_704_585_600, 86_400)
+        );
+    }
+}

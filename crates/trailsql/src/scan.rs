@@ -1,0 +1,181 @@
+//! The DataFusion scan: one partition per group of files; each partition reads,
+//! inflates and decodes its files on a blocking thread and streams batches.
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
+};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions};
+
+use crate::source::LogObject;
+use crate::stats::{ScanStats, StatsCollector};
+
+pub struct CloudTrailScanExec {
+    schema: Arc<CloudTrailSchema>,
+    projection: Option<Vec<usize>>,
+    output: SchemaRef,
+    groups: Vec<Vec<LogObject>>,
+    files_listed: u64,
+    limit: Option<usize>,
+    options: DecoderOptions,
+    stats: Arc<StatsCollector>,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for CloudTrailScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudTrailScanExec")
+            .field("groups", &self.groups.len())
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl CloudTrailScanExec {
+    pub(crate) fn new(
+        schema: Arc<CloudTrailSchema>,
+        projection: Option<Vec<usize>>,
+        groups: Vec<Vec<LogObject>>,
+        limit: Option<usize>,
+        options: DecoderOptions,
+    ) -> Self {
+        let full = schema.arrow_schema();
+        let output = match &projection {
+            Some(indices) => Arc::new(full.project(indices).expect("projection within schema")),
+            None => full,
+        };
+        let partitions = groups.len().max(1);
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&output)),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        let files_listed = groups.iter().map(|g| g.len() as u64).sum();
+        Self {
+            schema,
+            projection,
+            output,
+            groups,
+            files_listed,
+            limit,
+            options,
+            stats: Arc::default(),
+            properties: Arc::new(properties),
+        }
+    }
+
+    /// What this scan has read so far.
+    pub fn stats(&self) -> ScanStats {
+        let mut stats = self.stats.snapshot();
+        stats.files_listed = self.files_listed;
+        stats
+    }
+}
+
+impl DisplayAs for CloudTrailScanExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let bytes: u64 = self.groups.iter().flatten().map(|o| o.size).sum();
+        match t {
+            DisplayFormatType::Default | DisplayFormatType::Verbose => {
+                write!(
+                    f,
+                    "CloudTrailScanExec: files={}, bytes={}, partitions={}, projection=[{}]",
+                    self.files_listed,
+                    bytes,
+                    self.groups.len(),
+                    self.output
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+                if let Some(limit) = self.limit {
+                    write!(f, ", limit={limit}")?;
+                }
+                Ok(())
+            }
+            DisplayFormatType::TreeRender => write!(f, "files={}", self.files_listed),
+        }
+    }
+}
+
+impl ExecutionPlan for CloudTrailScanExec {
+    fn name(&self) -> &str {
+        "CloudTrailScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let files = self.groups.get(partition).cloned().unwrap_or_default();
+        let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&self.output), 2);
+        let tx = builder.tx();
+        let schema = Arc::clone(&self.schema);
+        let projection = self.projection.clone();
+        let options = self.options.clone();
+        let stats = Arc::clone(&self.stats);
+        let limit = self.limit;
+        builder.spawn_blocking(move || {
+            let mut decoder = CloudTrailDecoder::new(&schema, projection.as_deref(), options);
+            let mut sent = 0usize;
+            let mut open = true;
+            for object in files {
+                let bytes = object
+                    .read()
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                let outcome = decoder
+                    .decode_file(&object.location, bytes, &mut |batch| {
+                        sent += batch.num_rows();
+                        open &= tx.blocking_send(Ok(batch)).is_ok();
+                    })
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                stats.update(|s| s.add_file(object.size, &outcome));
+                // The consumer hung up (LIMIT reached, query cancelled) or we have enough.
+                if !open || limit.is_some_and(|l| sent + decoder.buffered_rows() >= l) {
+                    break;
+                }
+            }
+            if open && let Some(batch) = decoder.flush() {
+                let _ = tx.blocking_send(Ok(batch));
+            }
+            Ok(())
+        });
+        Ok(builder.build())
+    }
+}

@@ -1,0 +1,202 @@
+//! Listing what a query reads: files, folders (walked recursively), globs, and
+//! in-memory objects such as the bundled sample.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// One log object to read.
+#[derive(Debug, Clone)]
+pub struct LogObject {
+    /// How the object is named in errors, statistics and the `log_file` column.
+    pub location: String,
+    pub size: u64,
+    pub body: ObjectBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum ObjectBody {
+    File(PathBuf),
+    Memory(Arc<[u8]>),
+}
+
+impl LogObject {
+    pub fn memory(location: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        let bytes = bytes.into();
+        Self {
+            location: location.into(),
+            size: bytes.len() as u64,
+            body: ObjectBody::Memory(bytes),
+        }
+    }
+
+    pub fn read(&self) -> Result<Vec<u8>> {
+        match &self.body {
+            ObjectBody::File(path) => std::fs::read(path).map_err(|source| Error::Io {
+                path: self.location.clone(),
+                source,
+            }),
+            ObjectBody::Memory(bytes) => Ok(bytes.to_vec()),
+        }
+    }
+}
+
+/// Lists the objects under each path: a file is itself, a folder is every file below
+/// it (sorted, symlinks followed once), a pattern with `*`, `?` or `[` is a glob.
+pub fn list(paths: &[String]) -> Result<Vec<LogObject>> {
+    let mut objects = Vec::new();
+    for path in paths {
+        if is_glob(path) {
+            let matches = glob::glob(path).map_err(|e| Error::BadGlob {
+                pattern: path.clone(),
+                message: e.to_string(),
+            })?;
+            let before = objects.len();
+            for entry in matches {
+                let entry = entry.map_err(|e| Error::Io {
+                    path: e.path().display().to_string(),
+                    source: e.into(),
+                })?;
+                add_path(&entry, &mut objects)?;
+            }
+            if objects.len() == before {
+                return Err(Error::NoMatch {
+                    pattern: path.clone(),
+                });
+            }
+        } else {
+            let path = Path::new(path);
+            if !path.exists() {
+                return Err(Error::NotFound {
+                    path: path.display().to_string(),
+                });
+            }
+            add_path(path, &mut objects)?;
+        }
+    }
+    Ok(objects)
+}
+
+fn is_glob(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+fn add_path(path: &Path, objects: &mut Vec<LogObject>) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if metadata.is_dir() {
+        let mut visited = Vec::new();
+        walk(path, objects, &mut visited)
+    } else {
+        objects.push(LogObject {
+            location: path.display().to_string(),
+            size: metadata.len(),
+            body: ObjectBody::File(path.to_path_buf()),
+        });
+        Ok(())
+    }
+}
+
+fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    // A symlink loop would otherwise walk forever.
+    let canonical = std::fs::canonicalize(dir).map_err(io)?;
+    if visited.contains(&canonical) {
+        return Ok(());
+    }
+    visited.push(canonical);
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io)?;
+    entries.sort();
+    for entry in entries {
+        let metadata = std::fs::metadata(&entry).map_err(|source| Error::Io {
+            path: entry.display().to_string(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            walk(&entry, objects, visited)?;
+        } else if metadata.is_file() {
+            objects.push(LogObject {
+                location: entry.display().to_string(),
+                size: metadata.len(),
+                body: ObjectBody::File(entry),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Splits objects into `groups` lists of about equal total size, largest first, so each
+/// core gets a fair share; each group keeps listing order.
+pub fn balance(objects: &[LogObject], groups: usize) -> Vec<Vec<LogObject>> {
+    let groups = groups.max(1).min(objects.len().max(1));
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(objects[i].size));
+    let mut loads = vec![0u64; groups];
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups];
+    for i in order {
+        let (least, _) = loads
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, load)| **load)
+            .expect("at least one group");
+        loads[least] += objects[i].size.max(1);
+        members[least].push(i);
+    }
+    members
+        .into_iter()
+        .map(|mut group| {
+            group.sort_unstable();
+            group.into_iter().map(|i| objects[i].clone()).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_spreads_bytes() {
+        let objects: Vec<_> = [100, 90, 10, 10, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| LogObject::memory(format!("o{i}"), vec![b' '; n]))
+            .collect();
+        let groups = balance(&objects, 2);
+        let loads: Vec<u64> = groups
+            .iter()
+            .map(|g| g.iter().map(|o| o.size).sum())
+            .collect();
+        assert_eq!(loads, vec![105, 110]);
+        assert_eq!(
+            groups[1]
+                .iter()
+                .map(|o| o.location.as_str())
+                .collect::<Vec<_>>(),
+            ["o1", "o2", "o3"]
+        );
+    }
+
+    #[test]
+    fn missing_paths_and_empty_globs_are_errors() {
+        assert!(matches!(
+            list(&["/nonexistent/x.json".into()]),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            list(&["/nonexistent/*.json".into()]),
+            Err(Error::NoMatch { .. })
+        ));
+    }
+}

@@ -1,0 +1,188 @@
+//! SQL as Athena and CloudTrail Lake users write it: dotted paths into the nested
+//! CloudTrail objects resolve to the flattened columns, or to JSON extraction when no
+//! such column exists.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Column, Result, ScalarValue, TableReference, exec_err};
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use serde_json::Value;
+
+/// The JSON text columns a dotted path may start from.
+const NESTED_COLUMNS: &[&str] = &[
+    "useridentity",
+    "requestparameters",
+    "responseelements",
+    "additionaleventdata",
+    "serviceeventdetails",
+    "tlsdetails",
+    "addendum",
+    "edgedevicedetails",
+    "insightdetails",
+    "eventcontext",
+    "unmapped",
+];
+
+/// Plans `userIdentity.sessionContext.sessionIssuer.arn` as the column
+/// `useridentity_sessioncontext_sessionissuer_arn`, and a path with no flattened column
+/// (`requestParameters.x` that no sampled file had) as `json_path(requestparameters, 'x')`.
+#[derive(Debug)]
+pub struct DottedPathPlanner {
+    /// Every flattened column name of the registered CloudTrail tables.
+    flattened: Arc<RwLock<HashSet<String>>>,
+}
+
+impl DottedPathPlanner {
+    pub fn new(flattened: Arc<RwLock<HashSet<String>>>) -> Self {
+        Self { flattened }
+    }
+}
+
+impl ExprPlanner for DottedPathPlanner {
+    fn plan_compound_identifier(
+        &self,
+        field: &Field,
+        qualifier: Option<&TableReference>,
+        nested_names: &[String],
+    ) -> Result<PlannerResult<Vec<Expr>>> {
+        let base = field.name().to_ascii_lowercase();
+        if !NESTED_COLUMNS.contains(&base.as_str()) || field.data_type() != &DataType::Utf8 {
+            return Ok(PlannerResult::Original(vec![]));
+        }
+        let mut flat = base.clone();
+        for name in nested_names {
+            flat.push('_');
+            flat.push_str(&name.to_ascii_lowercase());
+        }
+        let known = self
+            .flattened
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&flat);
+        if known {
+            return Ok(PlannerResult::Planned(Expr::Column(Column::new(
+                qualifier.cloned(),
+                flat,
+            ))));
+        }
+        let mut args = vec![Expr::Column(Column::new(qualifier.cloned(), field.name()))];
+        args.extend(
+            nested_names
+                .iter()
+                .map(|n| Expr::Literal(ScalarValue::Utf8(Some(n.clone())), None)),
+        );
+        let call = json_path_udf().call(args);
+        Ok(PlannerResult::Planned(call.alias(flat)))
+    }
+}
+
+pub fn json_path_udf() -> ScalarUDF {
+    ScalarUDF::new_from_impl(JsonPath::new())
+}
+
+/// `json_path(json_text, key, ...)`: the value at the path, keys matched
+/// case-insensitively as the flattened columns are; strings unquoted, other values as
+/// JSON text, NULL when absent.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonPath {
+    signature: Signature,
+}
+
+impl JsonPath {
+    fn new() -> Self {
+        Self {
+            signature: Signature::variadic(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonPath {
+    fn name(&self) -> &str {
+        "json_path"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let mut keys = Vec::new();
+        for arg in &args.args[1..] {
+            match arg {
+                ColumnarValue::Scalar(ScalarValue::Utf8(Some(key))) => keys.push(key.clone()),
+                _ => return exec_err!("json_path keys must be string literals"),
+            }
+        }
+        let input = args.args[0].clone().into_array(rows)?;
+        let input = input
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| {
+                datafusion::error::DataFusionError::Execution("json_path expects text".into())
+            })?;
+        let mut out = StringBuilder::new();
+        for i in 0..input.len() {
+            if input.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            out.append_option(extract(input.value(i), &keys));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+    }
+}
+
+fn extract(text: &str, keys: &[String]) -> Option<String> {
+    let mut value: Value = serde_json::from_str(text).ok()?;
+    for key in keys {
+        let Value::Object(map) = value else {
+            return None;
+        };
+        value = match map.iter().find(|(k, _)| k == &key) {
+            Some((_, v)) => v.clone(),
+            None => map
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)?,
+        };
+    }
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extract;
+
+    #[test]
+    fn extract_follows_paths_case_insensitively() {
+        let doc = r#"{"streamName":"orders","mode":{"StreamMode":"ON_DEMAND"},"n":2,"tags":[1]}"#;
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            extract(doc, &path(&["streamname"])).as_deref(),
+            Some("orders")
+        );
+        assert_eq!(
+            extract(doc, &path(&["mode", "streammode"])).as_deref(),
+            Some("ON_DEMAND")
+        );
+        assert_eq!(extract(doc, &path(&["n"])).as_deref(), Some("2"));
+        assert_eq!(extract(doc, &path(&["tags"])).as_deref(), Some("[1]"));
+        assert_eq!(extract(doc, &path(&["missing"])), None);
+        assert_eq!(extract("null", &path(&["x"])), None);
+    }
+}

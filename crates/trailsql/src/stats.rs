@@ -1,0 +1,166 @@
+//! What a query read, decoded and skipped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use trailsql_decode::{DecodeError, FileOutcome};
+
+/// Totals for one query (or one scan), reported after it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub files_listed: u64,
+    pub files_read: u64,
+    pub bytes_read: u64,
+    pub bytes_inflated: u64,
+    pub events: u64,
+    /// Files that held no events, by reason (digests, non-CloudTrail JSON, not JSON).
+    pub files_skipped: BTreeMap<String, u64>,
+    /// Items inside files that were not CloudTrail events, by reason.
+    pub items_skipped: BTreeMap<String, u64>,
+    /// Under `on_error = skip`: records that failed to decode.
+    pub records_skipped: u64,
+    /// Under `on_error = skip`: files that failed (wholly or after some records).
+    pub files_failed: u64,
+    /// The first few errors that were skipped, to show the user.
+    pub skipped_errors: Vec<String>,
+}
+
+const KEPT_ERRORS: usize = 10;
+
+impl ScanStats {
+    pub(crate) fn add_file(&mut self, size: u64, outcome: &FileOutcome) {
+        self.files_read += 1;
+        self.bytes_read += size;
+        self.bytes_inflated += outcome.inflated_bytes;
+        self.events += outcome.rows as u64;
+        self.records_skipped += outcome.skipped_records as u64;
+        let summary = &outcome.summary;
+        if outcome.file_error.is_none() && summary.records == 0 && !summary.skipped.is_empty() {
+            *self
+                .files_skipped
+                .entry(summary.skipped[0].to_string())
+                .or_default() += 1;
+        } else {
+            for reason in &summary.skipped {
+                *self.items_skipped.entry(reason.to_string()).or_default() += 1;
+            }
+        }
+        let errors = outcome
+            .first_record_errors
+            .iter()
+            .chain(&outcome.file_error);
+        self.keep_errors(errors);
+        if outcome.file_error.is_some() {
+            self.files_failed += 1;
+        }
+    }
+
+    fn keep_errors<'e>(&mut self, errors: impl Iterator<Item = &'e DecodeError>) {
+        for error in errors {
+            if self.skipped_errors.len() < KEPT_ERRORS {
+                self.skipped_errors.push(error.to_string());
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &ScanStats) {
+        self.files_listed += other.files_listed;
+        self.files_read += other.files_read;
+        self.bytes_read += other.bytes_read;
+        self.bytes_inflated += other.bytes_inflated;
+        self.events += other.events;
+        for (reason, n) in &other.files_skipped {
+            *self.files_skipped.entry(reason.clone()).or_default() += n;
+        }
+        for (reason, n) in &other.items_skipped {
+            *self.items_skipped.entry(reason.clone()).or_default() += n;
+        }
+        self.records_skipped += other.records_skipped;
+        self.files_failed += other.files_failed;
+        for error in &other.skipped_errors {
+            if self.skipped_errors.len() < KEPT_ERRORS {
+                self.skipped_errors.push(error.clone());
+            }
+        }
+    }
+
+    /// True when anything was skipped that a user should hear about.
+    pub fn has_skips(&self) -> bool {
+        self.records_skipped > 0
+            || self.files_failed > 0
+            || !self.files_skipped.is_empty()
+            || !self.items_skipped.is_empty()
+    }
+
+    /// One line for after a query: what was skipped, if anything.
+    pub fn skip_summary(&self) -> Option<String> {
+        if !self.has_skips() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let skipped_files: u64 = self.files_skipped.values().sum();
+        if skipped_files > 0 {
+            parts.push(format!("{skipped_files} file(s) without events"));
+        }
+        let items: u64 = self.items_skipped.values().sum();
+        if items > 0 {
+            parts.push(format!("{items} non-event item(s)"));
+        }
+        if self.files_failed > 0 {
+            parts.push(format!("{} unreadable file(s)", self.files_failed));
+        }
+        if self.records_skipped > 0 {
+            parts.push(format!("{} bad record(s)", self.records_skipped));
+        }
+        Some(format!("skipped {}", parts.join(", ")))
+    }
+}
+
+impl fmt::Display for ScanStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "files: {} listed, {} read ({} bytes, {} inflated); events: {}",
+            self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
+        )?;
+        for (reason, n) in &self.files_skipped {
+            writeln!(f, "skipped {n} file(s): {reason}")?;
+        }
+        for (reason, n) in &self.items_skipped {
+            writeln!(f, "skipped {n} item(s): {reason}")?;
+        }
+        if self.files_failed > 0 {
+            writeln!(
+                f,
+                "skipped {} file(s) that failed to decode",
+                self.files_failed
+            )?;
+        }
+        if self.records_skipped > 0 {
+            writeln!(
+                f,
+                "skipped {} record(s) that failed to decode",
+                self.records_skipped
+            )?;
+        }
+        for error in &self.skipped_errors {
+            writeln!(f, "  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Shared by the partitions of one scan.
+#[derive(Debug, Default)]
+pub(crate) struct StatsCollector(Mutex<ScanStats>);
+
+impl StatsCollector {
+    pub fn update(&self, f: impl FnOnce(&mut ScanStats)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn snapshot(&self) -> ScanStats {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
