@@ -6,7 +6,8 @@ use clap::ValueEnum;
 use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
+use datafusion::arrow::json::WriterBuilder as JsonWriterBuilder;
+use datafusion::arrow::json::writer::{JsonArray, LineDelimited};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
@@ -43,19 +44,20 @@ pub fn write(
             }
         }
         Format::Json => {
-            let mut writer = ArrayWriter::new(&mut *out);
+            // Explicit nulls: every row names every column, as a reader of JSON expects.
+            let mut writer = JsonWriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, JsonArray>(&mut *out);
             for batch in batches {
                 writer.write(batch)?;
             }
             writer.finish()?;
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // ArrayWriter writes nothing for no rows; an empty array is valid JSON.
-                write!(out, "[]")?;
-            }
             writeln!(out)?;
         }
         Format::Ndjson => {
-            let mut writer = LineDelimitedWriter::new(&mut *out);
+            let mut writer = JsonWriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, LineDelimited>(&mut *out);
             for batch in batches {
                 writer.write(batch)?;
             }

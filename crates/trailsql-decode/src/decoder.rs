@@ -507,11 +507,10 @@ pub(crate) fn flatten<'a>(
         if json::kind(raw) == Kind::Object
             && depth + 1 < MAX_FLATTEN_DEPTH
             && let Some(child) = json::object(raw)
+            && !child.0.is_empty()
         {
-            if !child.0.is_empty() {
-                flatten(&child, &name, depth + 1, leaf);
-                continue;
-            }
+            flatten(&child, &name, depth + 1, leaf);
+            continue;
         }
         leaf(&name, json::text(raw));
     }

@@ -104,9 +104,9 @@ pub(crate) fn walk_records(
             .push(SkipReason::NotJson(describe_start(&bytes[first..])));
         return Ok(walker.summary);
     }
-    let mut items = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
+    let items = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
     let mut count = 0;
-    while let Some(item) = items.next() {
+    for item in items {
         let item = match item {
             Ok(item) => item,
             Err(error) => {
@@ -232,17 +232,16 @@ impl Walker<'_, '_> {
             }
             return Ok(());
         }
-        if let Some(events) = fields.get("Events").and_then(json::array) {
-            if events
+        if let Some(events) = fields.get("Events").and_then(json::array)
+            && events
                 .iter()
                 .any(|e| json::object(e).is_some_and(|e| e.has("CloudTrailEvent")))
-            {
-                for event in events {
-                    let embedded = json::object(event).and_then(|e| e.get("CloudTrailEvent"));
-                    self.embedded(embedded, Envelope::LookupEvents, "Events[].CloudTrailEvent")?;
-                }
-                return Ok(());
+        {
+            for event in events {
+                let embedded = json::object(event).and_then(|e| e.get("CloudTrailEvent"));
+                self.embedded(embedded, Envelope::LookupEvents, "Events[].CloudTrailEvent")?;
             }
+            return Ok(());
         }
         if fields.has("digestStartTime") || (fields.has("logFiles") && fields.has("awsAccountId")) {
             self.summary.skipped.push(SkipReason::Digest);

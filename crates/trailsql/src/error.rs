@@ -18,7 +18,37 @@ pub enum Error {
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    /// Decoding errors travel through DataFusion wrapped; unwrap them so the user sees
+    /// the file, record and field once, not behind "External error".
+    fn from(error: datafusion::error::DataFusionError) -> Self {
+        if let Some(decode) = find_decode_error(&error) {
+            return Error::Decode(decode.clone());
+        }
+        if let Some(io) = find_io_error(&error) {
+            return io;
+        }
+        Error::DataFusion(error)
+    }
+}
+
+fn find_io_error(error: &datafusion::error::DataFusionError) -> Option<Error> {
+    use datafusion::error::DataFusionError;
+    match error {
+        DataFusionError::External(inner) => match inner.downcast_ref::<Error>()? {
+            Error::Io { path, source } => Some(Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            }),
+            _ => None,
+        },
+        DataFusionError::Context(_, inner) => find_io_error(inner),
+        DataFusionError::Shared(inner) => find_io_error(inner),
+        _ => None,
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -40,6 +70,12 @@ fn find_decode_error(error: &datafusion::error::DataFusionError) -> Option<&Deco
         DataFusionError::External(inner) => inner.downcast_ref::<DecodeError>(),
         DataFusionError::Context(_, inner) => find_decode_error(inner),
         DataFusionError::Shared(inner) => find_decode_error(inner),
+        DataFusionError::ArrowError(inner, _) => match inner.as_ref() {
+            datafusion::arrow::error::ArrowError::ExternalError(e) => {
+                e.downcast_ref::<DecodeError>()
+            }
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -15,7 +15,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError};
 
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
@@ -152,13 +152,19 @@ impl ExecutionPlan for CloudTrailScanExec {
         let stats = Arc::clone(&self.stats);
         let limit = self.limit;
         builder.spawn_blocking(move || {
-            let mut decoder = CloudTrailDecoder::new(&schema, projection.as_deref(), options);
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, projection.as_deref(), options.clone());
             let mut sent = 0usize;
             let mut open = true;
             for object in files {
-                let bytes = object
-                    .read()
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                let bytes = match object.read() {
+                    Ok(bytes) => bytes,
+                    Err(error) if options.on_error == OnError::Skip => {
+                        stats.update(|s| s.add_unreadable(&error.to_string()));
+                        continue;
+                    }
+                    Err(error) => return Err(DataFusionError::External(Box::new(error))),
+                };
                 let outcome = decoder
                     .decode_file(&object.location, bytes, &mut |batch| {
                         sent += batch.num_rows();

@@ -178,13 +178,13 @@ mod tests {
             .iter()
             .map(|g| g.iter().map(|o| o.size).sum())
             .collect();
-        assert_eq!(loads, vec![105, 110]);
+        assert_eq!(loads, vec![110, 105]);
         assert_eq!(
             groups[1]
                 .iter()
                 .map(|o| o.location.as_str())
                 .collect::<Vec<_>>(),
-            ["o1", "o2", "o3"]
+            ["o1", "o2", "o4"]
         );
     }
 

@@ -56,6 +56,13 @@ impl ScanStats {
         }
     }
 
+    pub(crate) fn add_unreadable(&mut self, error: &str) {
+        self.files_failed += 1;
+        if self.skipped_errors.len() < KEPT_ERRORS {
+            self.skipped_errors.push(error.to_string());
+        }
+    }
+
     fn keep_errors<'e>(&mut self, errors: impl Iterator<Item = &'e DecodeError>) {
         for error in errors {
             if self.skipped_errors.len() < KEPT_ERRORS {

@@ -1,0 +1,177 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `trailsql` from the workspace root so paths in output are stable.
+fn trailsql(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailsql"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+const SEED: &str = "crates/trailsql/sample/kinesis-example.json";
+const SEED_SQL: &str =
+    "SELECT eventname, useridentity_username, sourceipaddress FROM cloudtrail ORDER BY eventtime";
+
+#[test]
+fn seed_query_as_a_table() {
+    let output = trailsql(&[SEED, "-c", SEED_SQL], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn seed_query_in_every_format() {
+    for format in ["csv", "json", "ndjson"] {
+        let sql =
+            "SELECT eventname, eventtime, readonly FROM cloudtrail ORDER BY eventtime LIMIT 2";
+        let output = trailsql(&[SEED, "--format", format, "-c", sql], None);
+        assert!(output.status.success(), "{}", stderr(&output));
+        insta::assert_snapshot!(format!("format_{format}"), stdout(&output));
+    }
+}
+
+#[test]
+fn empty_results_are_valid_in_every_format() {
+    let sql = "SELECT eventname FROM cloudtrail WHERE false";
+    let json = trailsql(&[SEED, "--format", "json", "-c", sql], None);
+    assert_eq!(stdout(&json), "[]\n");
+    let csv = trailsql(&[SEED, "--format", "csv", "-c", sql], None);
+    assert_eq!(stdout(&csv), "eventname\n");
+}
+
+#[test]
+fn no_path_opens_the_bundled_sample() {
+    let output = trailsql(
+        &[
+            "-c",
+            "SELECT count(*) AS events FROM cloudtrail",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "events\n406\n");
+}
+
+#[test]
+fn bad_input_exits_non_zero_naming_the_place() {
+    let output = trailsql(
+        &[
+            "tests/fixtures/bad/wrong-type.json",
+            "-c",
+            "SELECT eventname FROM cloudtrail",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(stderr(&output), @"Error: tests/fixtures/bad/wrong-type.json: record 1, field eventName: expected a string, found 42");
+}
+
+#[test]
+fn sql_errors_exit_non_zero() {
+    let output = trailsql(&[SEED, "-c", "SELECT nosuchcolumn FROM cloudtrail"], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("nosuchcolumn"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn missing_paths_exit_non_zero() {
+    let output = trailsql(&["no/such/dir", "-c", "SELECT 1"], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "Error: no/such/dir: no such file or folder\n"
+    );
+}
+
+#[test]
+fn skip_mode_reports_counts_on_stderr() {
+    let output = trailsql(
+        &[
+            "tests/fixtures/bad",
+            "--on-error",
+            "skip",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(eventtime) AS n FROM cloudtrail",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "n\n4\n");
+    insta::assert_snapshot!(stderr(&output), @"note: skipped 3 file(s) without events, 3 unreadable file(s), 1 bad record(s) (--stats for details)");
+}
+
+#[test]
+fn stats_show_what_was_read() {
+    let output = trailsql(
+        &[
+            "tests/fixtures/shapes/records.json",
+            "--stats",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(*) AS n FROM cloudtrail",
+        ],
+        None,
+    );
+    let err = stderr(&output);
+    assert!(
+        err.starts_with(
+            "files: 1 listed, 1 read (2709 bytes, 2709 inflated); events: 3\nelapsed: "
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn repl_reads_statements_from_stdin() {
+    let script = ".help\nSELECT eventname\n  FROM cloudtrail\n  ORDER BY eventtime LIMIT 2;\n.schema\n.quit\n";
+    let output = trailsql(&[SEED, "--format", "csv"], Some(script));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    let schema_line = out
+        .lines()
+        .find(|l| l.starts_with("eventtime "))
+        .unwrap()
+        .to_string();
+    let head: String = out.lines().take(8).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(format!("{head}\n...\n{schema_line}"));
+}
+
+#[test]
+fn piped_repl_scripts_fail_on_errors() {
+    let output = trailsql(&[SEED], Some("SELECT nosuch FROM cloudtrail;\nSELECT 1;\n"));
+    assert_eq!(output.status.code(), Some(1));
+}

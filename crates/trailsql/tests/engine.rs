@@ -1,0 +1,215 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use trailsql::datafusion::arrow::util::pretty::pretty_format_batches;
+use trailsql::{Engine, EngineOptions, OnError};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(path: &str) -> String {
+    root().join(path).display().to_string()
+}
+
+async fn query(engine: &Engine, sql: &str) -> (String, trailsql::ScanStats) {
+    let (batches, stats) = engine.sql(sql).await.unwrap().collect().await.unwrap();
+    (pretty_format_batches(&batches).unwrap().to_string(), stats)
+}
+
+#[tokio::test]
+async fn skip_mode_reports_what_it_skipped() {
+    let options = EngineOptions {
+        on_error: OnError::Skip,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&[fixture("tests/fixtures/bad")], options)
+        .await
+        .unwrap();
+    let (_, stats) = query(&engine, "SELECT count(eventtime) FROM cloudtrail").await;
+    assert_eq!(stats.files_listed, 8);
+    assert_eq!(stats.files_read, 8);
+    assert_eq!(stats.events, 4, "{stats}");
+    assert_eq!(stats.records_skipped, 1, "{stats}");
+    assert_eq!(
+        stats.files_failed, 3,
+        "broken, truncated and empty: {stats}"
+    );
+    assert_eq!(stats.files_skipped.values().sum::<u64>(), 3, "{stats}");
+    assert!(
+        stats
+            .files_skipped
+            .contains_key("CloudTrail digest file, not events")
+    );
+    let summary = stats.skip_summary().unwrap();
+    assert_eq!(
+        summary,
+        "skipped 3 file(s) without events, 3 unreadable file(s), 1 bad record(s)"
+    );
+    let shown = stats.to_string();
+    assert!(
+        shown.contains("bad-time.ndjson: record 1, field eventTime"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn fail_mode_stops_at_the_first_bad_file() {
+    let engine = Engine::open(
+        &[fixture("tests/fixtures/bad/broken.json")],
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let error = engine
+        .sql("SELECT * FROM cloudtrail")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
+    let decode = error.decode_error().expect("a decode error");
+    assert_eq!(decode.location.record, Some(2));
+    assert!(
+        error
+            .to_string()
+            .contains("broken.json: record 2: invalid JSON"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_gone_before_the_query_is_an_error_or_a_counted_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone.json");
+    std::fs::copy(root().join("tests/fixtures/shapes/records.json"), &path).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/shapes/events.ndjson"),
+        dir.path().join("kept.ndjson"),
+    )
+    .unwrap();
+    let failing = Engine::open(&[dir.path().to_str().unwrap()], EngineOptions::default())
+        .await
+        .unwrap();
+    let skipping = Engine::open(
+        &[dir.path().to_str().unwrap()],
+        EngineOptions {
+            on_error: OnError::Skip,
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let error = failing
+        .sql("SELECT count(*) FROM cloudtrail")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("gone.json: cannot read"),
+        "{error}"
+    );
+    let (table, stats) = query(&skipping, "SELECT count(*) AS n FROM cloudtrail").await;
+    assert!(table.contains("| 3 |"), "{table}");
+    assert_eq!(stats.files_failed, 1);
+}
+
+#[tokio::test]
+async fn missing_sources_are_errors() {
+    let error = Engine::open(&["/no/such/trail"], EngineOptions::default())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(error.to_string(), "/no/such/trail: no such file or folder");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn folders_of_gzipped_files_decode_on_every_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir
+        .path()
+        .join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/07");
+    std::fs::create_dir_all(&day).unwrap();
+    let mut expected = 0;
+    for i in 0..8 {
+        let events = 50 + i * 10;
+        expected += events;
+        let file = trailsql::generate::records_file(i as u64, events, 1_704_585_600, 3600);
+        let name =
+            format!("111122223333_CloudTrail_us-east-1_20240107T{i:02}00Z_abcdefgh{i:08}.json.gz");
+        std::fs::write(day.join(name), gzip(&file)).unwrap();
+    }
+    let options = EngineOptions {
+        target_partitions: Some(2),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
+        .await
+        .unwrap();
+    let (table, stats) = query(&engine, "SELECT count(*) AS n FROM cloudtrail").await;
+    assert!(table.contains(&format!("| {expected} |")), "{table}");
+    assert_eq!(stats.files_read, 8);
+    assert!(stats.bytes_inflated > stats.bytes_read);
+    let (plan, _) = query(&engine, "EXPLAIN SELECT eventname FROM cloudtrail").await;
+    assert!(plan.contains("CloudTrailScanExec: files=8"), "{plan}");
+    assert!(
+        plan.contains("partitions=2, projection=[eventname]"),
+        "{plan}"
+    );
+}
+
+#[tokio::test]
+async fn limit_stops_reading_early() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        let file = trailsql::generate::records_file(i, 100, 1_704_585_600, 3600);
+        std::fs::write(dir.path().join(format!("f{i:02}.json")), file).unwrap();
+    }
+    let options = EngineOptions {
+        target_partitions: Some(1),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
+        .await
+        .unwrap();
+    let (_, stats) = query(&engine, "SELECT eventname FROM cloudtrail LIMIT 5").await;
+    assert!(stats.files_read < 20, "{stats}");
+}
+
+#[tokio::test]
+async fn discovery_samples_across_the_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.json"),
+        br#"{"Records":[{"eventName":"A","requestParameters":{"first":1}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.json"),
+        br#"{"Records":[{"eventName":"B","requestParameters":{"second":{"Nested":"x"}}}]}"#,
+    )
+    .unwrap();
+    let engine = Engine::open(&[dir.path().to_str().unwrap()], EngineOptions::default())
+        .await
+        .unwrap();
+    let names: Vec<_> = engine
+        .schema()
+        .columns()
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|n| n.starts_with("requestparameters_"))
+        .collect();
+    assert_eq!(
+        names,
+        ["requestparameters_first", "requestparameters_second_nested"]
+    );
+}
