@@ -175,3 +175,20 @@ fn piped_repl_scripts_fail_on_errors() {
     let output = trailsql(&[SEED], Some("SELECT nosuch FROM cloudtrail;\nSELECT 1;\n"));
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn csv_writes_nested_columns_as_json() {
+    let sql = "SELECT eventid, resources FROM cloudtrail ORDER BY eventid";
+    let output = trailsql(
+        &[
+            "tests/fixtures/shapes/records.json",
+            "--format",
+            "csv",
+            "-c",
+            sql,
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!(stdout(&output));
+}

@@ -55,6 +55,8 @@ impl Default for DecoderOptions {
 /// What decoding one file produced, for the query's statistics.
 #[derive(Debug, Clone, Default)]
 pub struct FileOutcome {
+    /// The file, as named to the decoder.
+    pub file: String,
     pub summary: FileSummary,
     pub inflated_bytes: u64,
     /// Rows appended from this file.
@@ -310,7 +312,10 @@ impl CloudTrailDecoder {
         bytes: Vec<u8>,
         emit: &mut dyn FnMut(RecordBatch),
     ) -> Result<FileOutcome, DecodeError> {
-        let mut outcome = FileOutcome::default();
+        let mut outcome = FileOutcome {
+            file: file.to_string(),
+            ..FileOutcome::default()
+        };
         let bytes = match inflate::maybe_inflate(bytes, self.options.max_inflated_bytes) {
             Ok(bytes) => bytes,
             Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),

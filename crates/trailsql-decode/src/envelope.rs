@@ -46,6 +46,17 @@ pub enum SkipReason {
     NotCloudTrail(String),
 }
 
+impl SkipReason {
+    /// The reason without the particulars, for counting like with like.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SkipReason::Digest => "CloudTrail digest file, not events",
+            SkipReason::NotJson(_) => "not JSON",
+            SkipReason::NotCloudTrail(_) => "JSON that is not CloudTrail",
+        }
+    }
+}
+
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

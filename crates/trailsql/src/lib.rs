@@ -39,7 +39,7 @@ pub use engine::{Engine, EngineOptions, Query, TABLE_NAME};
 pub use error::{Error, Result};
 pub use scan::CloudTrailScanExec;
 pub use source::LogObject;
-pub use stats::ScanStats;
+pub use stats::{ScanStats, Skipped};
 pub use table::CloudTrailTable;
 pub use trailsql_decode::{CloudTrailSchema, ColumnSpec, ColumnType, DecodeError, OnError};
 

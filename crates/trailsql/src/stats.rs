@@ -14,10 +14,11 @@ pub struct ScanStats {
     pub bytes_read: u64,
     pub bytes_inflated: u64,
     pub events: u64,
-    /// Files that held no events, by reason (digests, non-CloudTrail JSON, not JSON).
-    pub files_skipped: BTreeMap<String, u64>,
-    /// Items inside files that were not CloudTrail events, by reason.
-    pub items_skipped: BTreeMap<String, u64>,
+    /// Files that held no events, by kind of reason (digests, non-CloudTrail JSON, not
+    /// JSON): how many, and the first one with its particulars.
+    pub files_skipped: BTreeMap<String, Skipped>,
+    /// Items inside files that were not CloudTrail events, by kind of reason.
+    pub items_skipped: BTreeMap<String, Skipped>,
     /// Under `on_error = skip`: records that failed to decode.
     pub records_skipped: u64,
     /// Under `on_error = skip`: files that failed (wholly or after some records).
@@ -28,6 +29,21 @@ pub struct ScanStats {
 
 const KEPT_ERRORS: usize = 10;
 
+/// A count of skipped things of one kind, with the first as an example.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skipped {
+    pub count: u64,
+    pub example: String,
+}
+
+fn note_skip(map: &mut BTreeMap<String, Skipped>, category: &str, count: u64, example: &str) {
+    let entry = map.entry(category.to_string()).or_default();
+    if entry.count == 0 {
+        entry.example = example.to_string();
+    }
+    entry.count += count;
+}
+
 impl ScanStats {
     pub(crate) fn add_file(&mut self, size: u64, outcome: &FileOutcome) {
         self.files_read += 1;
@@ -37,13 +53,13 @@ impl ScanStats {
         self.records_skipped += outcome.skipped_records as u64;
         let summary = &outcome.summary;
         if outcome.file_error.is_none() && summary.records == 0 && !summary.skipped.is_empty() {
-            *self
-                .files_skipped
-                .entry(summary.skipped[0].to_string())
-                .or_default() += 1;
+            let reason = &summary.skipped[0];
+            let example = format!("{}: {reason}", outcome.file);
+            note_skip(&mut self.files_skipped, reason.category(), 1, &example);
         } else {
             for reason in &summary.skipped {
-                *self.items_skipped.entry(reason.to_string()).or_default() += 1;
+                let example = format!("{}: {reason}", outcome.file);
+                note_skip(&mut self.items_skipped, reason.category(), 1, &example);
             }
         }
         let errors = outcome
@@ -77,11 +93,21 @@ impl ScanStats {
         self.bytes_read += other.bytes_read;
         self.bytes_inflated += other.bytes_inflated;
         self.events += other.events;
-        for (reason, n) in &other.files_skipped {
-            *self.files_skipped.entry(reason.clone()).or_default() += n;
+        for (reason, skipped) in &other.files_skipped {
+            note_skip(
+                &mut self.files_skipped,
+                reason,
+                skipped.count,
+                &skipped.example,
+            );
         }
-        for (reason, n) in &other.items_skipped {
-            *self.items_skipped.entry(reason.clone()).or_default() += n;
+        for (reason, skipped) in &other.items_skipped {
+            note_skip(
+                &mut self.items_skipped,
+                reason,
+                skipped.count,
+                &skipped.example,
+            );
         }
         self.records_skipped += other.records_skipped;
         self.files_failed += other.files_failed;
@@ -106,11 +132,11 @@ impl ScanStats {
             return None;
         }
         let mut parts = Vec::new();
-        let skipped_files: u64 = self.files_skipped.values().sum();
+        let skipped_files: u64 = self.files_skipped.values().map(|s| s.count).sum();
         if skipped_files > 0 {
             parts.push(format!("{skipped_files} file(s) without events"));
         }
-        let items: u64 = self.items_skipped.values().sum();
+        let items: u64 = self.items_skipped.values().map(|s| s.count).sum();
         if items > 0 {
             parts.push(format!("{items} non-event item(s)"));
         }
@@ -131,11 +157,13 @@ impl fmt::Display for ScanStats {
             "files: {} listed, {} read ({} bytes, {} inflated); events: {}",
             self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
         )?;
-        for (reason, n) in &self.files_skipped {
-            writeln!(f, "skipped {n} file(s): {reason}")?;
+        for (reason, skipped) in &self.files_skipped {
+            writeln!(f, "skipped {} file(s): {reason}", skipped.count)?;
+            writeln!(f, "  first: {}", skipped.example)?;
         }
-        for (reason, n) in &self.items_skipped {
-            writeln!(f, "skipped {n} item(s): {reason}")?;
+        for (reason, skipped) in &self.items_skipped {
+            writeln!(f, "skipped {} item(s): {reason}", skipped.count)?;
+            writeln!(f, "  first: {}", skipped.example)?;
         }
         if self.files_failed > 0 {
             writeln!(
