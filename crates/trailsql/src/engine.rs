@@ -17,7 +17,7 @@ use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery
 use crate::error::{Error, Result};
 use crate::scan::CloudTrailScanExec;
 use crate::source::{self, LogObject};
-use crate::sql::{DottedPathPlanner, json_path_udf};
+use crate::sql::{DottedPathPlanner, json_path_udf, normalize_quoted_columns};
 use crate::stats::ScanStats;
 use crate::table::CloudTrailTable;
 
@@ -58,6 +58,8 @@ impl Default for EngineOptions {
 pub struct Engine {
     ctx: SessionContext,
     table: Arc<CloudTrailTable>,
+    /// Lower-case names of the table and its columns, for quoted-identifier matching.
+    names: HashSet<String>,
 }
 
 impl Engine {
@@ -100,12 +102,19 @@ impl Engine {
         ));
         let ctx = session(&options, &schema)?;
         ctx.register_table(TABLE_NAME, Arc::clone(&table) as _)?;
-        Ok(Self { ctx, table })
+        let mut names: HashSet<String> = schema.columns().iter().map(|c| c.name.clone()).collect();
+        names.insert(TABLE_NAME.to_string());
+        Ok(Self { ctx, table, names })
     }
 
     /// Plans and starts a SQL statement; the result streams as it is read.
     pub async fn sql(&self, sql: &str) -> Result<Query> {
-        let frame = self.ctx.sql(sql).await?;
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state.sql_to_statement(sql, &dialect)?;
+        normalize_quoted_columns(&mut statement, &self.names);
+        let logical = state.statement_to_plan(statement).await?;
+        let frame = self.ctx.execute_logical_plan(logical).await?;
         let plan = frame.create_physical_plan().await?;
         let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
         Ok(Query { plan, stream })

@@ -28,6 +28,7 @@
 mod engine;
 mod error;
 pub mod generate;
+pub mod results;
 mod sample;
 mod scan;
 pub mod source;

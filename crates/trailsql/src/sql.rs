@@ -12,7 +12,10 @@ use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{self, visit_expressions_mut};
 use serde_json::Value;
+use std::ops::ControlFlow;
 
 /// The JSON text columns a dotted path may start from.
 const NESTED_COLUMNS: &[&str] = &[
@@ -80,6 +83,36 @@ impl ExprPlanner for DottedPathPlanner {
         let call = json_path_udf().call(args);
         Ok(PlannerResult::Planned(call.alias(flat)))
     }
+}
+
+/// Lower-cases quoted identifiers that name a `cloudtrail` column in another letter case,
+/// so `"eventName"` (as Athena and CloudTrail Lake queries often quote it) finds
+/// `eventname`. Quoted names that match no column keep their case.
+pub fn normalize_quoted_columns(statement: &mut DFStatement, columns: &HashSet<String>) {
+    match statement {
+        DFStatement::Statement(inner) => normalize_in(inner, columns),
+        DFStatement::Explain(explain) => normalize_quoted_columns(&mut explain.statement, columns),
+        _ => {}
+    }
+}
+
+fn normalize_in(statement: &mut ast::Statement, columns: &HashSet<String>) {
+    let fix = |ident: &mut ast::Ident| {
+        if ident.quote_style.is_some() {
+            let lower = ident.value.to_ascii_lowercase();
+            if lower != ident.value && columns.contains(&lower) {
+                ident.value = lower;
+            }
+        }
+    };
+    let _ = visit_expressions_mut(statement, |expr| {
+        match expr {
+            ast::Expr::Identifier(ident) => fix(ident),
+            ast::Expr::CompoundIdentifier(parts) => parts.iter_mut().for_each(fix),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 pub fn json_path_udf() -> ScalarUDF {
