@@ -1,14 +1,16 @@
 //! The `trailsql` command: SQL over AWS CloudTrail logs.
 
+mod check;
 mod output;
 mod repl;
+mod script;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use futures::StreamExt;
 use trailsql::{Engine, EngineOptions, OnError};
 
@@ -17,14 +19,32 @@ use crate::output::Format;
 /// SQL over AWS CloudTrail logs: point it at files, folders or globs and query the
 /// `cloudtrail` table. With no path, opens the bundled sample data.
 #[derive(Debug, Parser)]
-#[command(name = "trailsql", version, about)]
+#[command(
+    name = "trailsql",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    subcommand: Option<Command>,
+
     /// Log files, folders (walked recursively) or glob patterns; plain or gzipped.
     paths: Vec<String>,
 
     /// Run this SQL and exit instead of starting the REPL.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
     command: Option<String>,
+
+    /// Run the SQL statements of this file in order; stop at the first that fails
+    /// (exit code 1).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "command"
+    )]
+    file: Option<std::path::PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -39,10 +59,25 @@ struct Args {
     stats: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run saved queries as checks (see docs/queries.md).
+    Check(check::CheckArgs),
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ErrorMode {
     Fail,
     Skip,
+}
+
+impl From<ErrorMode> for OnError {
+    fn from(mode: ErrorMode) -> Self {
+        match mode {
+            ErrorMode::Fail => OnError::Fail,
+            ErrorMode::Skip => OnError::Skip,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -57,6 +92,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Check(check)) = args.subcommand {
+        return runtime.block_on(check::run(check));
+    }
     match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(error) => {
@@ -68,10 +106,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<ExitCode> {
     let options = EngineOptions {
-        on_error: match args.on_error {
-            ErrorMode::Fail => OnError::Fail,
-            ErrorMode::Skip => OnError::Skip,
-        },
+        on_error: args.on_error.into(),
         ..EngineOptions::default()
     };
     let engine = if args.paths.is_empty() {
@@ -79,6 +114,9 @@ async fn run(args: Args) -> Result<ExitCode> {
     } else {
         Engine::open(&args.paths, options).await?
     };
+    if let Some(file) = &args.file {
+        return script::run_file(&engine, file, args.format, args.stats).await;
+    }
     match &args.command {
         Some(sql) => {
             let mut stdout = std::io::stdout().lock();

@@ -17,7 +17,9 @@ use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery
 use crate::error::{Error, Result};
 use crate::scan::CloudTrailScanExec;
 use crate::source::{self, LogObject};
-use crate::sql::{DottedPathPlanner, json_path_udf, normalize_quoted_columns};
+use crate::sql::{
+    DottedPathPlanner, json_path_udf, normalize_quoted_columns, rewrite_cross_join_unnest,
+};
 use crate::stats::ScanStats;
 use crate::table::CloudTrailTable;
 
@@ -112,12 +114,41 @@ impl Engine {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state.sql_to_statement(sql, &dialect)?;
+        rewrite_cross_join_unnest(&mut statement);
         normalize_quoted_columns(&mut statement, &self.names);
         let logical = state.statement_to_plan(statement).await?;
         let frame = self.ctx.execute_logical_plan(logical).await?;
         let plan = frame.create_physical_plan().await?;
         let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
         Ok(Query { plan, stream })
+    }
+
+    /// Limits `cloudtrail` to events with `since <= eventtime < until` (microseconds
+    /// since the epoch, UTC) for every query after this; `None` on both lifts the limit.
+    /// Events without a time fall outside any window.
+    pub fn set_time_window(&self, since: Option<i64>, until: Option<i64>) -> Result<()> {
+        use datafusion::logical_expr::{col, lit};
+        let stamp = |micros: i64| {
+            lit(datafusion::common::ScalarValue::TimestampMicrosecond(
+                Some(micros),
+                Some("UTC".into()),
+            ))
+        };
+        let base = Arc::clone(&self.table) as Arc<dyn datafusion::catalog::TableProvider>;
+        let bounds: Vec<_> = [
+            since.map(|s| col("eventtime").gt_eq(stamp(s))),
+            until.map(|u| col("eventtime").lt(stamp(u))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let provider = match bounds.into_iter().reduce(|a, b| a.and(b)) {
+            None => base,
+            Some(predicate) => self.ctx.read_table(base)?.filter(predicate)?.into_view(),
+        };
+        self.ctx.deregister_table(TABLE_NAME)?;
+        self.ctx.register_table(TABLE_NAME, provider)?;
+        Ok(())
     }
 
     /// The DataFusion session, for registering more tables or functions.
@@ -160,8 +191,13 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
     let state = SessionStateBuilder::new_from_existing(state)
         .with_expr_planners(planners)
         .build();
-    let ctx = SessionContext::new_with_state(state);
+    let mut ctx = SessionContext::new_with_state(state);
+    datafusion_functions_json::register_all(&mut ctx)?;
     ctx.register_udf(json_path_udf());
+    let maps = datafusion::execution::FunctionRegistry::udf(&ctx, "element_at").ok();
+    for function in crate::compat::functions(maps) {
+        ctx.register_udf(function);
+    }
     Ok(ctx)
 }
 

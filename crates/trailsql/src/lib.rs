@@ -25,6 +25,8 @@
 //! # }).unwrap();
 //! ```
 
+pub mod check;
+mod compat;
 mod engine;
 mod error;
 pub mod generate;

@@ -197,6 +197,115 @@ fn extract(text: &str, keys: &[String]) -> Option<String> {
     }
 }
 
+/// Rewrites Trino's lateral `FROM t CROSS JOIN UNNEST(t.resources) AS u (r)`, which
+/// DataFusion cannot plan (the unnest refers to the outer row), into
+/// `FROM (SELECT t.*, unnest(t.resources) AS r FROM t) AS t`, and every `u.r...` into
+/// `t.r...`, so Athena's documented `resources` queries run unchanged.
+pub fn rewrite_cross_join_unnest(statement: &mut DFStatement) {
+    match statement {
+        DFStatement::Statement(inner) => {
+            let _ = ast::visit_statements_mut(inner.as_mut(), |s| {
+                if let ast::Statement::Query(query) = s {
+                    rewrite_query(query);
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        DFStatement::Explain(explain) => rewrite_cross_join_unnest(&mut explain.statement),
+        _ => {}
+    }
+}
+
+fn rewrite_query(query: &mut ast::Query) {
+    let ast::SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let mut renames: Vec<(String, ast::Ident)> = Vec::new();
+    for from in &mut select.from {
+        let ast::TableFactor::Table { name, alias, .. } = &from.relation else {
+            continue;
+        };
+        let base_alias = alias.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| {
+            name.0
+                .last()
+                .and_then(|p| p.as_ident())
+                .cloned()
+                .unwrap_or_else(|| ast::Ident::new("t"))
+        });
+        let Some(position) = from.joins.iter().position(|join| {
+            matches!(join.join_operator, ast::JoinOperator::CrossJoin(_))
+                && matches!(&join.relation, ast::TableFactor::UNNEST { alias: Some(a), array_exprs, with_offset: false, with_ordinality: false, .. }
+                    if a.columns.len() == 1 && array_exprs.len() == 1)
+        }) else {
+            continue;
+        };
+        let join = from.joins.remove(position);
+        let ast::TableFactor::UNNEST {
+            alias: Some(unnest_alias),
+            array_exprs,
+            ..
+        } = join.relation
+        else {
+            unreachable!("matched above");
+        };
+        let column = unnest_alias.columns[0].name.clone();
+        let sql = format!(
+            "SELECT {base}.*, unnest({array}) AS {column} FROM {name} AS {base}",
+            base = base_alias,
+            array = array_exprs[0],
+        );
+        let dialect = datafusion::sql::sqlparser::dialect::GenericDialect {};
+        let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&dialect, &sql)
+        else {
+            from.joins.insert(
+                position,
+                ast::Join {
+                    relation: ast::TableFactor::UNNEST {
+                        alias: Some(unnest_alias),
+                        array_exprs,
+                        with_offset: false,
+                        with_offset_alias: None,
+                        with_ordinality: false,
+                    },
+                    global: join.global,
+                    join_operator: join.join_operator,
+                },
+            );
+            continue;
+        };
+        let Some(ast::Statement::Query(subquery)) = parsed.pop() else {
+            continue;
+        };
+        from.relation = ast::TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias: Some(ast::TableAlias {
+                explicit: true,
+                name: base_alias.clone(),
+                columns: vec![],
+                at: None,
+            }),
+            sample: None,
+        };
+        renames.push((unnest_alias.name.value.to_ascii_lowercase(), base_alias));
+    }
+    if renames.is_empty() {
+        return;
+    }
+    let _ = visit_expressions_mut(query, |expr| {
+        if let ast::Expr::CompoundIdentifier(parts) = expr
+            && let Some((_, base)) = renames.iter().find(|(alias, _)| {
+                parts
+                    .first()
+                    .is_some_and(|p| p.value.eq_ignore_ascii_case(alias))
+            })
+        {
+            parts[0] = base.clone();
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::extract;

@@ -1,0 +1,823 @@
+//! Functions of Athena (Trino) and CloudTrail Lake that queries written for them use,
+//! so those queries run unchanged: `json_extract_scalar`, `json_extract`,
+//! `json_array_contains`, `element_at` over JSON text, `from_iso8601_timestamp`,
+//! `date_add` and `date_diff` in Trino's argument order, and two-argument `replace`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Months, Timelike, Utc};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TypeSignature, Volatility,
+};
+use serde_json::Value;
+
+/// Every compatibility function; `element_at` wraps the engine's own (for maps), given here.
+pub fn functions(map_element_at: Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::new_from_impl(JsonExtract::scalar()),
+        ScalarUDF::new_from_impl(JsonExtract::json()),
+        ScalarUDF::new_from_impl(JsonArrayContains::new()),
+        ScalarUDF::new_from_impl(FromIso8601::new()),
+        ScalarUDF::new_from_impl(DateAdd::new()),
+        ScalarUDF::new_from_impl(DateDiff::new()),
+        ScalarUDF::new_from_impl(Replace::new()),
+        ScalarUDF::new_from_impl(ElementAt::new(map_element_at)),
+        ScalarUDF::new_from_impl(RegexpExtract::new()),
+    ]
+}
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+    )
+}
+
+/// The arguments as arrays of `number_rows` rows.
+fn arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
+    args.args
+        .iter()
+        .map(|a| a.clone().into_array(args.number_rows))
+        .collect()
+}
+
+/// A result that is a scalar when every argument was.
+fn finish(args: &ScalarFunctionArgs, array: ArrayRef) -> Result<ColumnarValue> {
+    if args
+        .args
+        .iter()
+        .all(|a| matches!(a, ColumnarValue::Scalar(_)))
+    {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &array, 0,
+        )?))
+    } else {
+        Ok(ColumnarValue::Array(array))
+    }
+}
+
+// ---------------------------------------------------------------- JSON paths
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses the JSONPath subset Trino accepts: `$`, `.key`, `["key"]`, `['key']`, `[0]`.
+fn parse_json_path(path: &str) -> Result<Vec<Step>, String> {
+    let bad = |why: &str| format!("invalid JSON path `{path}`: {why}");
+    let rest = path.trim();
+    let mut rest = rest
+        .strip_prefix('$')
+        .ok_or_else(|| bad("it must start with `$`"))?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let key = &after[..end];
+            if key.is_empty() || key == "*" {
+                return Err(bad("expected a key after `.`"));
+            }
+            steps.push(Step::Key(key.to_string()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']').ok_or_else(|| bad("unclosed `[`"))?;
+            let inside = after[..end].trim();
+            let quoted = inside
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .or_else(|| inside.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
+            match quoted {
+                Some(key) => steps.push(Step::Key(key.to_string())),
+                None => steps.push(Step::Index(
+                    inside
+                        .parse()
+                        .map_err(|_| bad("expected an index or a quoted key in `[]`"))?,
+                )),
+            }
+            rest = &after[end + 1..];
+        } else {
+            return Err(bad("expected `.` or `[`"));
+        }
+    }
+    Ok(steps)
+}
+
+/// Follows the path; keys match exactly, or else case-insensitively (the flattened
+/// columns are case-insensitive too).
+fn follow<'a>(mut value: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    for step in steps {
+        value = match (step, value) {
+            (Step::Key(key), Value::Object(map)) => map.get(key).or_else(|| {
+                map.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })?,
+            (Step::Index(i), Value::Array(items)) => items.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// `json_extract_scalar(json, path)` (text of a scalar, NULL for objects and arrays) and
+/// `json_extract(json, path)` (the value as JSON text).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonExtract {
+    name: &'static str,
+    scalar_only: bool,
+    signature: Signature,
+}
+
+impl JsonExtract {
+    fn scalar() -> Self {
+        Self::with("json_extract_scalar", true)
+    }
+
+    fn json() -> Self {
+        Self::with("json_extract", false)
+    }
+
+    fn with(name: &'static str, scalar_only: bool) -> Self {
+        Self {
+            name,
+            scalar_only,
+            signature: Signature::exact(
+                vec![DataType::Utf8, DataType::Utf8],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonExtract {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let (docs, paths) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+        let mut out = StringBuilder::new();
+        let mut parsed: Option<(String, Vec<Step>)> = None;
+        for i in 0..args.number_rows {
+            if docs.is_null(i) || paths.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let path = paths.value(i);
+            if parsed.as_ref().is_none_or(|(p, _)| p != path) {
+                let steps = parse_json_path(path).map_err(|m| {
+                    datafusion::error::DataFusionError::Execution(format!("{}: {m}", self.name))
+                })?;
+                parsed = Some((path.to_string(), steps));
+            }
+            let steps = &parsed.as_ref().expect("parsed above").1;
+            let doc: Option<Value> = serde_json::from_str(docs.value(i)).ok();
+            let found = doc.as_ref().and_then(|d| follow(d, steps));
+            out.append_option(match found {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if self.scalar_only => Some(s.clone()),
+                Some(Value::Object(_) | Value::Array(_)) if self.scalar_only => None,
+                Some(other) if self.scalar_only => Some(other.to_string()),
+                Some(other) => Some(other.to_string()),
+            });
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// `json_array_contains(json, value)`: whether the JSON array holds the value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonArrayContains {
+    signature: Signature,
+}
+
+impl JsonArrayContains {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonArrayContains {
+    fn name(&self) -> &str {
+        "json_array_contains"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !is_text(&arg_types[0]) {
+            return plan_err!(
+                "json_array_contains expects JSON text, got {}",
+                arg_types[0]
+            );
+        }
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let docs = datafusion::arrow::compute::cast(&arrays[0], &DataType::Utf8)?;
+        let docs = docs.as_string::<i32>();
+        let needles = &arrays[1];
+        let mut out = BooleanBuilder::new();
+        for i in 0..args.number_rows {
+            if docs.is_null(i) || needles.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let needle = json_of_scalar(&ScalarValue::try_from_array(needles, i)?);
+            match serde_json::from_str::<Value>(docs.value(i)) {
+                Ok(Value::Array(items)) => {
+                    out.append_value(items.iter().any(|v| json_equal(v, &needle)))
+                }
+                _ => out.append_null(),
+            }
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+fn json_of_scalar(value: &ScalarValue) -> Value {
+    match value {
+        ScalarValue::Boolean(Some(b)) => Value::Bool(*b),
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Value::String(s.clone()),
+        other => match other.to_string().parse::<f64>() {
+            Ok(n) => serde_json::Number::from_f64(n)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Err(_) => Value::String(other.to_string()),
+        },
+    }
+}
+
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+// ---------------------------------------------------------------- time
+
+/// `from_iso8601_timestamp(text)`: an ISO-8601 time as a UTC timestamp. A timestamp
+/// argument (our `eventtime` is one; Athena's is text) passes through.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FromIso8601 {
+    signature: Signature,
+}
+
+impl FromIso8601 {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for FromIso8601 {
+    fn name(&self) -> &str {
+        "from_iso8601_timestamp"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match &arg_types[0] {
+            t if is_text(t) || matches!(t, DataType::Timestamp(_, _) | DataType::Date32) => {
+                Ok(utc_micros())
+            }
+            other => plan_err!("from_iso8601_timestamp expects text, got {other}"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let input = arrays(&args)?.remove(0);
+        let array: ArrayRef = if is_text(input.data_type()) {
+            let text = datafusion::arrow::compute::cast(&input, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let mut out = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+            for i in 0..text.len() {
+                if text.is_null(i) {
+                    out.append_null();
+                    continue;
+                }
+                match parse_iso8601(text.value(i)) {
+                    Some(micros) => out.append_value(micros),
+                    None => {
+                        return exec_err!(
+                            "from_iso8601_timestamp: `{}` is not an ISO-8601 time",
+                            text.value(i)
+                        );
+                    }
+                }
+            }
+            Arc::new(out.finish())
+        } else {
+            datafusion::arrow::compute::cast(&input, &utc_micros())?
+        };
+        finish(&args, array)
+    }
+}
+
+fn parse_iso8601(text: &str) -> Option<i64> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
+    }
+    trailsql_decode::parse_timestamp_micros(text)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Fixed(i64),
+    Months(i64),
+}
+
+fn unit(name: &str) -> Result<Unit> {
+    Ok(
+        match name.trim().to_ascii_lowercase().trim_end_matches('s') {
+            "millisecond" => Unit::Fixed(1_000),
+            "second" => Unit::Fixed(1_000_000),
+            "minute" => Unit::Fixed(60_000_000),
+            "hour" => Unit::Fixed(3_600_000_000),
+            "day" => Unit::Fixed(86_400_000_000),
+            "week" => Unit::Fixed(7 * 86_400_000_000),
+            "month" => Unit::Months(1),
+            "quarter" => Unit::Months(3),
+            "year" => Unit::Months(12),
+            other => return exec_err!("unknown time unit `{other}`"),
+        },
+    )
+}
+
+/// Coerces the time argument to UTC microseconds: text is cast as DataFusion casts it.
+fn time_arg(array: &ArrayRef) -> Result<ArrayRef> {
+    Ok(datafusion::arrow::compute::cast(array, &utc_micros())?)
+}
+
+fn text_arg(array: &ArrayRef) -> Result<ArrayRef> {
+    Ok(datafusion::arrow::compute::cast(array, &DataType::Utf8)?)
+}
+
+fn add(micros: i64, unit: Unit, count: i64) -> Option<i64> {
+    match unit {
+        Unit::Fixed(size) => micros.checked_add(size.checked_mul(count)?),
+        Unit::Months(size) => {
+            let time = DateTime::<Utc>::from_timestamp_micros(micros)?;
+            let months = size.checked_mul(count)?;
+            let moved = if months >= 0 {
+                time.checked_add_months(Months::new(u32::try_from(months).ok()?))?
+            } else {
+                time.checked_sub_months(Months::new(u32::try_from(-months).ok()?))?
+            };
+            Some(moved.timestamp_micros())
+        }
+    }
+}
+
+/// Whole units from `a` to `b`, truncated toward zero, as Trino counts them.
+fn diff(a: i64, b: i64, unit: Unit) -> Option<i64> {
+    match unit {
+        Unit::Fixed(size) => Some((b - a) / size),
+        Unit::Months(size) => {
+            let (x, y) = (
+                DateTime::<Utc>::from_timestamp_micros(a)?,
+                DateTime::<Utc>::from_timestamp_micros(b)?,
+            );
+            let index = |t: &DateTime<Utc>| i64::from(t.year()) * 12 + i64::from(t.month0());
+            let within = |t: &DateTime<Utc>| {
+                (
+                    t.day(),
+                    t.num_seconds_from_midnight(),
+                    t.timestamp_subsec_micros(),
+                )
+            };
+            let mut months = index(&y) - index(&x);
+            if months > 0 && within(&y) < within(&x) {
+                months -= 1;
+            } else if months < 0 && within(&y) > within(&x) {
+                months += 1;
+            }
+            Some(months / size)
+        }
+    }
+}
+
+/// `date_add(unit, value, timestamp)`, Trino's argument order.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DateAdd {
+    signature: Signature,
+}
+
+impl DateAdd {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(3, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for DateAdd {
+    fn name(&self) -> &str {
+        "date_add"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !is_text(&arg_types[0]) || !arg_types[1].is_integer() && !arg_types[1].is_null() {
+            return plan_err!("date_add(unit, value, timestamp): as Trino orders the arguments");
+        }
+        Ok(utc_micros())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let units = text_arg(&arrays[0])?;
+        let units = units.as_string::<i32>();
+        let counts = datafusion::arrow::compute::cast(&arrays[1], &DataType::Int64)?;
+        let counts = counts.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        let times = time_arg(&arrays[2])?;
+        let times = times.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let mut out = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+        for i in 0..args.number_rows {
+            if units.is_null(i) || counts.is_null(i) || times.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let unit = unit(units.value(i))?;
+            match add(times.value(i), unit, counts.value(i)) {
+                Some(v) => out.append_value(v),
+                None => return exec_err!("date_add: the result is out of range"),
+            }
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// `date_diff(unit, from, to)`: whole units between two times, Trino's argument order.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DateDiff {
+    signature: Signature,
+}
+
+impl DateDiff {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(3, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for DateDiff {
+    fn name(&self) -> &str {
+        "date_diff"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if !is_text(&arg_types[0]) {
+            return plan_err!("date_diff(unit, from, to): as Trino orders the arguments");
+        }
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let units = text_arg(&arrays[0])?;
+        let units = units.as_string::<i32>();
+        let from = time_arg(&arrays[1])?;
+        let from = from.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let to = time_arg(&arrays[2])?;
+        let to = to.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let mut out = Int64Builder::new();
+        for i in 0..args.number_rows {
+            if units.is_null(i) || from.is_null(i) || to.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            out.append_option(diff(from.value(i), to.value(i), unit(units.value(i))?));
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+// ---------------------------------------------------------------- strings and maps
+
+/// `replace(text, search)` removes `search` (Trino); `replace(text, search, with)` as usual.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Replace {
+    signature: Signature,
+}
+
+impl Replace {
+    fn new() -> Self {
+        let text = DataType::Utf8;
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![text.clone(), text.clone()]),
+                    TypeSignature::Exact(vec![text.clone(), text.clone(), text]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Replace {
+    fn name(&self) -> &str {
+        "replace"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let text = arrays[0].as_string::<i32>();
+        let search = arrays[1].as_string::<i32>();
+        let with = arrays.get(2).map(|a| a.as_string::<i32>());
+        let mut out = StringBuilder::new();
+        for i in 0..args.number_rows {
+            let replacement = match with {
+                Some(w) if w.is_null(i) => None,
+                Some(w) => Some(w.value(i)),
+                None => Some(""),
+            };
+            match (text.is_null(i) || search.is_null(i), replacement) {
+                (false, Some(replacement)) => {
+                    let search = search.value(i);
+                    if search.is_empty() {
+                        out.append_value(text.value(i));
+                    } else {
+                        out.append_value(text.value(i).replace(search, replacement));
+                    }
+                }
+                _ => out.append_null(),
+            }
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// `regexp_extract(text, pattern[, group])`: the first match (or its group), Trino's way.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RegexpExtract {
+    signature: Signature,
+}
+
+impl RegexpExtract {
+    fn new() -> Self {
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Int64]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for RegexpExtract {
+    fn name(&self) -> &str {
+        "regexp_extract"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let text = arrays[0].as_string::<i32>();
+        let patterns = arrays[1].as_string::<i32>();
+        let groups = arrays
+            .get(2)
+            .map(|a| a.as_primitive::<datafusion::arrow::datatypes::Int64Type>());
+        let mut compiled: Option<(String, regex::Regex)> = None;
+        let mut out = StringBuilder::new();
+        for i in 0..args.number_rows {
+            let group = match groups {
+                Some(g) if g.is_null(i) => None,
+                Some(g) => usize::try_from(g.value(i)).ok(),
+                None => Some(0),
+            };
+            let (Some(group), false) = (group, text.is_null(i) || patterns.is_null(i)) else {
+                out.append_null();
+                continue;
+            };
+            let pattern = patterns.value(i);
+            if compiled.as_ref().is_none_or(|(p, _)| p != pattern) {
+                let regex = regex::Regex::new(pattern).map_err(|e| {
+                    datafusion::error::DataFusionError::Execution(format!("regexp_extract: {e}"))
+                })?;
+                compiled = Some((pattern.to_string(), regex));
+            }
+            let regex = &compiled.as_ref().expect("compiled above").1;
+            if group >= regex.captures_len() {
+                return exec_err!("regexp_extract: the pattern has no group {group}");
+            }
+            out.append_option(
+                regex
+                    .captures(text.value(i))
+                    .and_then(|c| c.get(group))
+                    .map(|m| m.as_str()),
+            );
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// `element_at(json_text, key)` reads a key of a JSON object held as text (CloudTrail
+/// Lake's `element_at(requestParameters, 'bucketName')`); any other first argument goes
+/// to DataFusion's own `element_at` (maps).
+#[derive(Debug)]
+struct ElementAt {
+    signature: Signature,
+    maps: Option<Arc<ScalarUDF>>,
+}
+
+impl PartialEq for ElementAt {
+    fn eq(&self, other: &Self) -> bool {
+        self.signature == other.signature
+    }
+}
+
+impl Eq for ElementAt {}
+
+impl std::hash::Hash for ElementAt {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "trailsql.element_at".hash(state);
+    }
+}
+
+impl ElementAt {
+    fn new(maps: Option<Arc<ScalarUDF>>) -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+            maps,
+        }
+    }
+
+    fn maps(&self) -> Result<&ScalarUDF> {
+        match &self.maps {
+            Some(maps) => Ok(maps),
+            None => plan_err!("element_at expects JSON text and a key"),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ElementAt {
+    fn name(&self) -> &str {
+        "element_at"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if arg_types.len() == 2 && is_text(&arg_types[0]) {
+            return Ok(vec![DataType::Utf8, DataType::Utf8]);
+        }
+        self.maps()?.coerce_types(arg_types)
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        plan_err!("element_at: return_field_from_args is used")
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if is_text(args.arg_fields[0].data_type()) {
+            return Ok(Arc::new(Field::new(self.name(), DataType::Utf8, true)));
+        }
+        self.maps()?.return_field_from_args(args)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if !is_text(args.arg_fields[0].data_type()) {
+            return self.maps()?.invoke_with_args(args);
+        }
+        let arrays = arrays(&args)?;
+        let (docs, keys) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+        let mut out = StringBuilder::new();
+        for i in 0..args.number_rows {
+            if docs.is_null(i) || keys.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let doc: Option<Value> = serde_json::from_str(docs.value(i)).ok();
+            let step = [Step::Key(keys.value(i).to_string())];
+            out.append_option(match doc.as_ref().and_then(|d| follow(d, &step)) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            });
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths() {
+        assert_eq!(
+            parse_json_path("$.a['b c'][2].d").unwrap(),
+            vec![
+                Step::Key("a".into()),
+                Step::Key("b c".into()),
+                Step::Index(2),
+                Step::Key("d".into())
+            ]
+        );
+        assert!(parse_json_path("a.b").is_err());
+        assert!(parse_json_path("$.a[").is_err());
+        let doc: Value = serde_json::from_str(r#"{"a":{"List":[1,{"x":"y"}]}}"#).unwrap();
+        let steps = parse_json_path("$.a.list[1].x").unwrap();
+        assert_eq!(follow(&doc, &steps), Some(&Value::String("y".into())));
+    }
+
+    #[test]
+    fn time_units_as_trino_counts_them() {
+        let t = |s: &str| trailsql_decode::parse_timestamp_micros(s).unwrap();
+        let jan31 = t("2024-01-31T10:00:00Z");
+        assert_eq!(
+            add(jan31, Unit::Months(1), 1),
+            Some(t("2024-02-29T10:00:00Z"))
+        );
+        assert_eq!(
+            add(jan31, unit("day").unwrap(), -31),
+            Some(t("2023-12-31T10:00:00Z"))
+        );
+        assert_eq!(
+            diff(jan31, t("2024-03-30T10:00:00Z"), Unit::Months(1)),
+            Some(1)
+        );
+        assert_eq!(
+            diff(jan31, t("2024-03-31T10:00:00Z"), Unit::Months(1)),
+            Some(2)
+        );
+        assert_eq!(
+            diff(t("2024-03-31T10:00:00Z"), jan31, Unit::Months(1)),
+            Some(-2)
+        );
+        assert_eq!(
+            diff(jan31, t("2024-02-01T09:59:59Z"), unit("days").unwrap()),
+            Some(0)
+        );
+        assert_eq!(
+            diff(jan31, t("2025-01-31T10:00:00Z"), unit("year").unwrap()),
+            Some(1)
+        );
+        assert!(unit("fortnight").is_err());
+    }
+}
