@@ -353,3 +353,17 @@ fn script_mode_stops_at_the_first_failing_statement() {
     assert!(error.contains("script.sql:3: "), "{error}");
     assert!(error.contains("nosuchcolumn"), "{error}");
 }
+
+#[test]
+fn the_query_library_index_lists_every_query() {
+    let index = std::fs::read_to_string(root().join("queries/README.md")).unwrap();
+    let (queries, errors) = trailsql::check::load_queries(&[root().join("queries")]);
+    assert!(errors.is_empty(), "{errors:?}");
+    for query in queries {
+        assert!(
+            index.contains(&format!("`{}`", query.id)),
+            "queries/README.md does not list {}",
+            query.id
+        );
+    }
+}
