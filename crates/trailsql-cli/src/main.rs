@@ -5,7 +5,6 @@ mod output;
 mod repl;
 mod script;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -46,6 +45,11 @@ struct Args {
     )]
     file: Option<std::path::PathBuf>,
 
+    /// Run this file of statements and meta-commands before the REPL's first prompt
+    /// (default: ~/.trailsqlrc when it exists).
+    #[arg(long, value_name = "FILE")]
+    init: Option<std::path::PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -81,6 +85,7 @@ impl From<ErrorMode> for OnError {
 }
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -95,7 +100,7 @@ fn main() -> ExitCode {
     if let Some(Command::Check(check)) = args.subcommand {
         return runtime.block_on(check::run(check));
     }
-    match runtime.block_on(run(args)) {
+    match run(&runtime, args, started) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("Error: {error:#}");
@@ -104,26 +109,46 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<ExitCode> {
+fn run(runtime: &tokio::runtime::Runtime, args: Args, started: Instant) -> Result<ExitCode> {
     let options = EngineOptions {
         on_error: args.on_error.into(),
         ..EngineOptions::default()
     };
-    let engine = if args.paths.is_empty() {
-        Engine::sample(options).await?
-    } else {
-        Engine::open(&args.paths, options).await?
-    };
+    let engine = runtime.block_on(async {
+        if args.paths.is_empty() {
+            Engine::sample(options.clone()).await
+        } else {
+            Engine::open(&args.paths, options.clone()).await
+        }
+    })?;
     if let Some(file) = &args.file {
-        return script::run_file(&engine, file, args.format, args.stats).await;
+        return runtime.block_on(script::run_file(&engine, file, args.format, args.stats));
     }
     match &args.command {
         Some(sql) => {
             let mut stdout = std::io::stdout().lock();
-            run_query(&engine, sql, args.format, args.stats, &mut stdout).await?;
+            runtime.block_on(run_query(
+                &engine,
+                sql,
+                args.format,
+                args.stats,
+                &mut stdout,
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
-        None => repl::run(&engine, args.format, args.stats, args.paths.is_empty()).await,
+        // The shell runs outside the runtime: completion blocks on queries of its own.
+        None => repl::run(
+            runtime,
+            repl::Start {
+                engine,
+                sources: args.paths,
+                options,
+                format: args.format,
+                stats: args.stats,
+                init: args.init,
+                started,
+            },
+        ),
     }
 }
 
@@ -152,8 +177,4 @@ pub(crate) async fn run_query(
         eprintln!("note: {summary} (--stats for details)");
     }
     Ok(rows)
-}
-
-pub(crate) fn stdin_is_terminal() -> bool {
-    std::io::stdin().is_terminal()
 }

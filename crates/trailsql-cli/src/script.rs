@@ -112,6 +112,48 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
     statements
 }
 
+/// Whether the text ends a statement: its last code (outside quotes and comments) is `;`.
+pub fn ends_statement(text: &str) -> bool {
+    let mut last_code = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                last_code = Some(c);
+                let mut closed = false;
+                for q in chars.by_ref() {
+                    if q == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for q in chars.by_ref() {
+                    if q == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut previous = ' ';
+                for q in chars.by_ref() {
+                    if previous == '*' && q == '/' {
+                        break;
+                    }
+                    previous = q;
+                }
+            }
+            c if c.is_whitespace() => {}
+            c => last_code = Some(c),
+        }
+    }
+    last_code == Some(';')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +167,16 @@ mod tests {
         assert!(statements[0].sql.ends_with("SELECT 1"));
         assert_eq!(statements[1].line, 4);
         assert!(statements[1].sql.starts_with("SELECT ';' AS \"a;b\""));
+    }
+
+    #[test]
+    fn statements_end_at_a_semicolon_outside_quotes_and_comments() {
+        assert!(ends_statement("SELECT 1;"));
+        assert!(ends_statement("SELECT 1; -- done"));
+        assert!(!ends_statement("SELECT ';"));
+        assert!(!ends_statement("SELECT 1 -- ;"));
+        assert!(!ends_statement("SELECT 1"));
+        assert!(ends_statement("SELECT 'a;b'\n  FROM t;\n"));
     }
 
     #[test]

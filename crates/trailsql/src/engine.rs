@@ -261,6 +261,14 @@ impl Query {
         stats
     }
 
+    /// A handle that reads this query's progress from another task or thread while the
+    /// query streams.
+    pub fn progress(&self) -> QueryProgress {
+        QueryProgress {
+            plan: Arc::clone(&self.plan),
+        }
+    }
+
     /// The physical plan being run.
     pub fn plan(&self) -> &Arc<dyn ExecutionPlan> {
         &self.plan
@@ -274,6 +282,20 @@ impl Query {
         }
         let stats = self.stats();
         Ok((batches, stats))
+    }
+}
+
+/// Reads what a running query's scans have done so far.
+#[derive(Clone)]
+pub struct QueryProgress {
+    plan: Arc<dyn ExecutionPlan>,
+}
+
+impl QueryProgress {
+    pub fn stats(&self) -> ScanStats {
+        let mut stats = ScanStats::default();
+        collect_stats(&self.plan, &mut stats);
+        stats
     }
 }
 

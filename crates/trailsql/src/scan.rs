@@ -79,6 +79,7 @@ impl CloudTrailScanExec {
     pub fn stats(&self) -> ScanStats {
         let mut stats = self.stats.snapshot();
         stats.files_listed = self.files_listed;
+        stats.bytes_listed = self.groups.iter().flatten().map(|o| o.size).sum();
         stats
     }
 }

@@ -10,6 +10,8 @@ use trailsql_decode::{DecodeError, FileOutcome};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanStats {
     pub files_listed: u64,
+    /// Bytes of the listed files, as stored (before inflating).
+    pub bytes_listed: u64,
     pub files_read: u64,
     pub bytes_read: u64,
     pub bytes_inflated: u64,
@@ -89,6 +91,7 @@ impl ScanStats {
 
     pub fn merge(&mut self, other: &ScanStats) {
         self.files_listed += other.files_listed;
+        self.bytes_listed += other.bytes_listed;
         self.files_read += other.files_read;
         self.bytes_read += other.bytes_read;
         self.bytes_inflated += other.bytes_inflated;
