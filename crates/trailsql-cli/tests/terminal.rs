@@ -220,3 +220,29 @@ fn the_prompt_is_ready_quickly_on_the_sample() {
         started.elapsed()
     );
 }
+
+#[test]
+fn tall_results_go_through_the_pager_and_wide_cells_are_cut() {
+    let t = Terminal::start("pager", &[("PAGER", "'sed s/^/paged:/'")], &[]);
+    t.type_text("SELECT eventname FROM cloudtrail;");
+    t.keys(&["Enter"]);
+    t.wait_for("paged:| ", WAIT);
+    t.wait_for("100 shown; .maxrows to change", WAIT);
+
+    let t = Terminal::start("width", &[], &[]);
+    t.type_text("SELECT eventid, useridentity, repeat('x', 400) AS wide FROM cloudtrail LIMIT 3;");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("3 row(s)", WAIT);
+    let table: Vec<&str> = screen.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(!table.is_empty(), "{screen}");
+    for line in &table {
+        assert!(
+            line.chars().count() <= 150,
+            "wider than the terminal: {line}"
+        );
+    }
+    assert!(
+        table.iter().any(|l| l.contains('…')),
+        "no cut cell:\n{screen}"
+    );
+}
