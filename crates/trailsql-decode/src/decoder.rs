@@ -241,7 +241,9 @@ impl CloudTrailDecoder {
         for (position, spec) in specs.iter().enumerate() {
             match &spec.source {
                 Source::Identity(_) => needs.identity = true,
-                Source::Derived(Derived::LogFile) => {}
+                Source::Derived(
+                    Derived::LogFile | Derived::LogAccount | Derived::LogRegion | Derived::LogDate,
+                ) => {}
                 Source::Derived(_) => needs.identity = true,
                 Source::Tls(_) => needs.tls = true,
                 Source::RequestParameter(_) => {
@@ -663,8 +665,21 @@ fn identity_text<'a>(view: &RecordView<'a>, path: &[&str]) -> Option<Cow<'a, str
 }
 
 fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, file: &'a str) -> Cell<'a> {
-    if derived == Derived::LogFile {
-        return Cell::Text(Cow::Borrowed(file));
+    match derived {
+        Derived::LogFile => return Cell::Text(Cow::Borrowed(file)),
+        Derived::LogAccount | Derived::LogRegion | Derived::LogDate => {
+            let Some(location) = crate::layout::parse_log_location(file) else {
+                return Cell::Null;
+            };
+            return match derived {
+                Derived::LogAccount => Cell::Text(Cow::Borrowed(location.account)),
+                Derived::LogRegion => Cell::Text(Cow::Borrowed(location.region)),
+                _ => location.day.map_or(Cell::Null, |d| {
+                    Cell::Text(Cow::Owned(d.format("%Y-%m-%d").to_string()))
+                }),
+            };
+        }
+        _ => {}
     }
     let identity = IdentityView {
         present: view.top[USER_IDENTITY_SLOT].is_some_and(|raw| json::kind(raw) == Kind::Object),
@@ -683,7 +698,9 @@ fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, file: &'a str) -> C
         Derived::Actor => identity.actor().map(Cow::Owned),
         Derived::ActorKind => Some(Cow::Borrowed(identity.actor_kind().as_str())),
         Derived::CredentialKind => identity.credential_kind().map(Cow::Borrowed),
-        Derived::LogFile => unreachable!("handled above"),
+        Derived::LogFile | Derived::LogAccount | Derived::LogRegion | Derived::LogDate => {
+            unreachable!("handled above")
+        }
     };
     text.map_or(Cell::Null, Cell::Text)
 }

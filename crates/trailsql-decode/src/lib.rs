@@ -13,6 +13,7 @@ mod envelope;
 mod error;
 mod inflate;
 mod json;
+mod layout;
 mod schema;
 mod time;
 
@@ -21,6 +22,9 @@ pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use inflate::{is_gzip, maybe_inflate};
+pub use layout::{
+    LogLocation, delivery_stamp, is_account_id, is_organization_id, parse_log_location,
+};
 pub use schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, REQUEST_PARAMETERS_PREFIX, Source,
     columns_markdown, flat_name,

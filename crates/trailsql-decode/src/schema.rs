@@ -81,6 +81,9 @@ pub enum Derived {
     ActorKind,
     CredentialKind,
     LogFile,
+    LogAccount,
+    LogRegion,
+    LogDate,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +112,9 @@ impl ColumnSpec {
             Source::Tls(key) => format!("tlsDetails.{key}"),
             Source::RequestParameter(path) => format!("requestParameters.{}", path.join(".")),
             Source::Derived(Derived::LogFile) => "(the file or object read)".to_string(),
+            Source::Derived(Derived::LogAccount | Derived::LogRegion | Derived::LogDate) => {
+                "(the file's path in the CloudTrail layout)".to_string()
+            }
             Source::Derived(_) => "(derived from userIdentity)".to_string(),
             Source::Unmapped => "(every top-level key not listed here)".to_string(),
         }
@@ -557,6 +563,24 @@ impl CloudTrailSchema {
             ColumnType::Text,
             Source::Derived(Derived::LogFile),
             "The file or object the event was read from.",
+        ));
+        columns.push(ColumnSpec::new(
+            "log_account",
+            ColumnType::Text,
+            Source::Derived(Derived::LogAccount),
+            "Account folder of the file in the CloudTrail layout (`AWSLogs/<account>/CloudTrail/...`); NULL outside it. Filters on it prune files.",
+        ));
+        columns.push(ColumnSpec::new(
+            "log_region",
+            ColumnType::Text,
+            Source::Derived(Derived::LogRegion),
+            "Region folder of the file in the CloudTrail layout; NULL outside it. Filters on it prune files.",
+        ));
+        columns.push(ColumnSpec::new(
+            "log_date",
+            ColumnType::Text,
+            Source::Derived(Derived::LogDate),
+            "Day folder (`YYYY-MM-DD`, the UTC day of delivery) of the file in the CloudTrail layout; NULL outside it.",
         ));
         let arrow = Arc::new(Schema::new(
             columns.iter().map(ColumnSpec::field).collect::<Vec<_>>(),

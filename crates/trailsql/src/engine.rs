@@ -15,6 +15,7 @@ use futures::{Stream, StreamExt};
 use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery};
 
 use crate::error::{Error, Result};
+use crate::layout::{Layout, Lister, LocalLister};
 use crate::scan::CloudTrailScanExec;
 use crate::source::{self, LogObject};
 use crate::sql::{
@@ -39,6 +40,10 @@ pub struct EngineOptions {
     pub max_inflated_bytes: u64,
     /// Partitions (threads) a scan decodes with; defaults to the number of cores.
     pub target_partitions: Option<usize>,
+    /// How long after an event CloudTrail may deliver the file holding it. Time filters
+    /// skip files delivered before the window or longer than this after it. AWS says
+    /// delivery takes "an average of about 5 minutes" and is not guaranteed.
+    pub late_delivery: std::time::Duration,
 }
 
 impl Default for EngineOptions {
@@ -49,6 +54,7 @@ impl Default for EngineOptions {
             max_request_parameter_columns: 2000,
             max_inflated_bytes: DecoderOptions::default().max_inflated_bytes,
             target_partitions: None,
+            late_delivery: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -65,15 +71,34 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens files, folders and globs as the `cloudtrail` table.
+    /// Opens files, folders and globs as the `cloudtrail` table. A folder in CloudTrail's
+    /// layout (`AWSLogs/...` at or above it) is mapped down to its region folders and
+    /// listed further only as each query's filters need.
     pub async fn open<S: AsRef<str>>(sources: &[S], options: EngineOptions) -> Result<Self> {
-        let paths: Vec<String> = sources.iter().map(|s| s.as_ref().to_string()).collect();
-        let objects = tokio::task::spawn_blocking(move || source::list(&paths))
-            .await
-            .map_err(|e| {
-                Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
-            })??;
-        Self::from_objects(objects, options).await
+        let mut plain = Vec::new();
+        let mut layouts = Vec::new();
+        for source in sources {
+            let source = source.as_ref();
+            let local = std::path::Path::new(source);
+            if local.is_dir() {
+                let lister: Arc<dyn Lister> = Arc::new(LocalLister);
+                if let Some(layout) = Layout::discover(lister, source).await? {
+                    layouts.push(Arc::new(layout));
+                    continue;
+                }
+            }
+            plain.push(source.to_string());
+        }
+        let objects = if plain.is_empty() {
+            Vec::new()
+        } else {
+            tokio::task::spawn_blocking(move || source::list(&plain))
+                .await
+                .map_err(|e| {
+                    Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
+                })??
+        };
+        Self::build(objects, layouts, options).await
     }
 
     /// Opens the sample data built into the library.
@@ -83,8 +108,20 @@ impl Engine {
 
     /// Opens already listed objects.
     pub async fn from_objects(objects: Vec<LogObject>, options: EngineOptions) -> Result<Self> {
+        Self::build(objects, Vec::new(), options).await
+    }
+
+    async fn build(
+        objects: Vec<LogObject>,
+        layouts: Vec<Arc<Layout>>,
+        options: EngineOptions,
+    ) -> Result<Self> {
         let objects = Arc::new(objects);
-        let sampled = Arc::clone(&objects);
+        let mut sample: Vec<LogObject> = objects.as_ref().clone();
+        for layout in &layouts {
+            sample.extend(layout.recent_files(16).await?.0);
+        }
+        let sampled = Arc::new(sample);
         let discovery_options = options.clone();
         let paths = tokio::task::spawn_blocking(move || discover(&sampled, &discovery_options))
             .await
@@ -100,6 +137,8 @@ impl Engine {
         let table = Arc::new(CloudTrailTable::new(
             Arc::clone(&schema),
             objects,
+            layouts,
+            i64::try_from(options.late_delivery.as_micros()).unwrap_or(i64::MAX),
             decoder_options,
         ));
         let ctx = session(&options, &schema)?;
@@ -161,9 +200,15 @@ impl Engine {
         self.table.cloudtrail_schema()
     }
 
-    /// The objects the `cloudtrail` table reads.
+    /// The objects listed when the sources were opened (files, folders and globs outside
+    /// CloudTrail's layout); layout folders are listed per query.
     pub fn objects(&self) -> &[LogObject] {
         self.table.objects()
+    }
+
+    /// The sources in CloudTrail's layout, with their accounts and regions.
+    pub fn layouts(&self) -> &[Arc<Layout>] {
+        self.table.layouts()
     }
 }
 

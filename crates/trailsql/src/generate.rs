@@ -352,6 +352,86 @@ pub fn records_file(
     serde_json::to_vec(&json!({ "Records": records })).expect("generated JSON serialises")
 }
 
+/// The shape of a generated trail in CloudTrail's S3 layout.
+#[derive(Debug, Clone)]
+pub struct TrailSpec {
+    pub seed: u64,
+    pub accounts: usize,
+    pub regions: usize,
+    pub days: usize,
+    /// Delivery files per account, region and day, spread evenly over the day.
+    pub files_per_day: usize,
+    pub events_per_file: usize,
+    /// The first day, as seconds since the epoch (midnight UTC).
+    pub start_epoch_seconds: i64,
+}
+
+pub const TRAIL_ACCOUNTS: [&str; 4] = [
+    "111122223333",
+    "444455556666",
+    "777788889999",
+    "123456789012",
+];
+pub const TRAIL_REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
+
+/// Writes `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_
+/// <YYYYMMDDTHHmmZ>_<unique>.json.gz` files under `root`, as CloudTrail delivers them:
+/// each file holds events from the five minutes before its delivery stamp, so the first
+/// file of a day holds events of the day before. Returns the number of files written.
+pub fn write_trail(root: &std::path::Path, spec: &TrailSpec) -> std::io::Result<usize> {
+    use std::io::Write;
+    let mut written = 0;
+    let mut rng = Rng(spec.seed);
+    let step = 86_400 / spec.files_per_day.max(1) as i64;
+    for account in TRAIL_ACCOUNTS.iter().cycle().take(spec.accounts) {
+        for region in TRAIL_REGIONS.iter().cycle().take(spec.regions) {
+            for day in 0..spec.days as i64 {
+                for file in 0..spec.files_per_day as i64 {
+                    // Minute-aligned delivery a few minutes into each slot.
+                    let delivered = spec.start_epoch_seconds + day * 86_400 + file * step + 180;
+                    let delivered = delivered - delivered % 60;
+                    let mut events = events(rng.next(), spec.events_per_file, delivered - 300, 299);
+                    for event in &mut events {
+                        event["recipientAccountId"] = json!(account);
+                        event["awsRegion"] = json!(region);
+                    }
+                    let stamp = chrono_free_stamp(delivered);
+                    let dir = root
+                        .join("AWSLogs")
+                        .join(account)
+                        .join("CloudTrail")
+                        .join(region)
+                        .join(&stamp.0)
+                        .join(&stamp.1)
+                        .join(&stamp.2);
+                    std::fs::create_dir_all(&dir)?;
+                    let name = format!(
+                        "{account}_CloudTrail_{region}_{}_{}.json.gz",
+                        stamp.3,
+                        rng.hex(16).to_ascii_uppercase()
+                    );
+                    let body = serde_json::to_vec(&json!({ "Records": events }))
+                        .expect("generated JSON serialises");
+                    let mut gz =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    gz.write_all(&body)?;
+                    std::fs::write(dir.join(name), gz.finish()?)?;
+                    written += 1;
+                }
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// (`YYYY`, `MM`, `DD`, `YYYYMMDDTHHmmZ`) of a time.
+fn chrono_free_stamp(epoch_seconds: i64) -> (String, String, String, String) {
+    let iso = iso(epoch_seconds); // 2024-01-07T10:15:00Z
+    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+    let stamp = format!("{y}{m}{d}T{}{}Z", &iso[11..13], &iso[14..16]);
+    (y.to_string(), m.to_string(), d.to_string(), stamp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,8 @@ mod compat;
 mod engine;
 mod error;
 pub mod generate;
+pub mod layout;
+mod prune;
 pub mod results;
 mod sample;
 mod scan;

@@ -20,6 +20,55 @@ use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnErr
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
 
+/// How a scan's files were found: listing costs and what pruning left out.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub constraints: crate::prune::Constraints,
+    pub prefixes_listed: u64,
+    pub objects_listed: u64,
+    /// Listings reused from earlier queries of the session.
+    pub cached: u64,
+    pub regions_kept: usize,
+    pub regions_total: usize,
+    pub days: usize,
+    /// Files left unread because their place or delivery time rules them out.
+    pub pruned: u64,
+}
+
+impl fmt::Display for Listing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.constraints;
+        let stamp = |m: i64| {
+            chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default()
+        };
+        write!(
+            f,
+            "prune=[time: {} .. {}, accounts: {}, regions: {}], region_folders={}/{}, day_folders={}, prefixes_listed={}, cached_listings={}, objects_listed={}, pruned_files={}",
+            c.since.map_or("*".to_string(), stamp),
+            c.until.map_or("*".to_string(), stamp),
+            c.accounts.as_ref().map_or("*".to_string(), |a| a
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("|")),
+            c.regions.as_ref().map_or("*".to_string(), |r| r
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("|")),
+            self.regions_kept,
+            self.regions_total,
+            self.days,
+            self.prefixes_listed,
+            self.cached,
+            self.objects_listed,
+            self.pruned
+        )
+    }
+}
+
 pub struct CloudTrailScanExec {
     schema: Arc<CloudTrailSchema>,
     projection: Option<Vec<usize>>,
@@ -30,6 +79,7 @@ pub struct CloudTrailScanExec {
     options: DecoderOptions,
     stats: Arc<StatsCollector>,
     properties: Arc<PlanProperties>,
+    listing: Listing,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -48,6 +98,7 @@ impl CloudTrailScanExec {
         groups: Vec<Vec<LogObject>>,
         limit: Option<usize>,
         options: DecoderOptions,
+        listing: Listing,
     ) -> Self {
         let full = schema.arrow_schema();
         let output = match &projection {
@@ -72,6 +123,7 @@ impl CloudTrailScanExec {
             options,
             stats: Arc::default(),
             properties: Arc::new(properties),
+            listing,
         }
     }
 
@@ -80,6 +132,9 @@ impl CloudTrailScanExec {
         let mut stats = self.stats.snapshot();
         stats.files_listed = self.files_listed;
         stats.bytes_listed = self.groups.iter().flatten().map(|o| o.size).sum();
+        stats.prefixes_listed = self.listing.prefixes_listed;
+        stats.objects_listed = self.listing.objects_listed;
+        stats.files_pruned = self.listing.pruned;
         stats
     }
 }
@@ -105,7 +160,7 @@ impl DisplayAs for CloudTrailScanExec {
                 if let Some(limit) = self.limit {
                     write!(f, ", limit={limit}")?;
                 }
-                Ok(())
+                write!(f, ", {}", self.listing)
             }
             DisplayFormatType::TreeRender => write!(f, "files={}", self.files_listed),
         }

@@ -31,6 +31,14 @@ impl LogObject {
         }
     }
 
+    pub fn file(path: PathBuf, size: u64) -> Self {
+        Self {
+            location: path.display().to_string(),
+            size,
+            body: ObjectBody::File(path),
+        }
+    }
+
     pub fn read(&self) -> Result<Vec<u8>> {
         match &self.body {
             ObjectBody::File(path) => std::fs::read(path).map_err(|source| Error::Io {

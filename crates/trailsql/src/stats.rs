@@ -10,6 +10,12 @@ use trailsql_decode::{DecodeError, FileOutcome};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScanStats {
     pub files_listed: u64,
+    /// Folders (prefixes) listed to find the files, in CloudTrail's layout.
+    pub prefixes_listed: u64,
+    /// Files seen while listing them.
+    pub objects_listed: u64,
+    /// Files left unread because their account, region or delivery time rules them out.
+    pub files_pruned: u64,
     /// Bytes of the listed files, as stored (before inflating).
     pub bytes_listed: u64,
     pub files_read: u64,
@@ -92,6 +98,9 @@ impl ScanStats {
     pub fn merge(&mut self, other: &ScanStats) {
         self.files_listed += other.files_listed;
         self.bytes_listed += other.bytes_listed;
+        self.prefixes_listed += other.prefixes_listed;
+        self.objects_listed += other.objects_listed;
+        self.files_pruned += other.files_pruned;
         self.files_read += other.files_read;
         self.bytes_read += other.bytes_read;
         self.bytes_inflated += other.bytes_inflated;
@@ -155,6 +164,13 @@ impl ScanStats {
 
 impl fmt::Display for ScanStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.prefixes_listed > 0 || self.files_pruned > 0 {
+            writeln!(
+                f,
+                "listing: {} prefixes listed, {} objects listed, {} files pruned",
+                self.prefixes_listed, self.objects_listed, self.files_pruned
+            )?;
+        }
         writeln!(
             f,
             "files: {} listed, {} read ({} bytes, {} inflated); events: {}",

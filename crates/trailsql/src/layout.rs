@@ -1,0 +1,475 @@
+//! CloudTrail's folder layout as a map: which organizations, accounts and regions a root
+//! holds, found by listing one level at a time (never every object), and which files a
+//! query's constraints need, listed only where they can be.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use trailsql_decode::{delivery_stamp, is_account_id, is_organization_id};
+
+use crate::error::Result;
+use crate::prune::Constraints;
+use crate::source::LogObject;
+
+/// One level of a folder tree: sub-folder names, and the files directly in it.
+#[derive(Debug, Clone, Default)]
+pub struct Level {
+    pub folders: Vec<String>,
+    pub files: Vec<LogObject>,
+}
+
+/// Lists a tree of log files: the local file system or an object store.
+#[async_trait]
+pub trait Lister: fmt::Debug + Send + Sync {
+    /// The folders and files directly under `prefix`.
+    async fn level(&self, prefix: &str) -> Result<Level>;
+    /// Every file below `prefix`, in name order.
+    async fn all(&self, prefix: &str) -> Result<Vec<LogObject>>;
+    /// `prefix` joined with a child name.
+    fn join(&self, prefix: &str, name: &str) -> String {
+        format!("{}/{name}", prefix.trim_end_matches('/'))
+    }
+}
+
+/// The local file system.
+#[derive(Debug, Default)]
+pub struct LocalLister;
+
+#[async_trait]
+impl Lister for LocalLister {
+    async fn level(&self, prefix: &str) -> Result<Level> {
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            let io = |source| crate::error::Error::Io {
+                path: prefix.clone(),
+                source,
+            };
+            let mut entries: Vec<_> = std::fs::read_dir(&prefix)
+                .map_err(io)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            let mut level = Level::default();
+            for path in entries {
+                let metadata =
+                    std::fs::metadata(&path).map_err(|source| crate::error::Error::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                if metadata.is_dir() {
+                    level.folders.push(name);
+                } else if metadata.is_file() {
+                    level.files.push(LogObject::file(path, metadata.len()));
+                }
+            }
+            Ok(level)
+        })
+        .await
+        .map_err(|e| {
+            crate::error::Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(
+                e,
+            )))
+        })?
+    }
+
+    async fn all(&self, prefix: &str) -> Result<Vec<LogObject>> {
+        let paths = vec![prefix.to_string()];
+        tokio::task::spawn_blocking(move || crate::source::list(&paths))
+            .await
+            .map_err(|e| {
+                crate::error::Error::DataFusion(datafusion::error::DataFusionError::External(
+                    Box::new(e),
+                ))
+            })?
+    }
+}
+
+/// A `<region>` folder of one account's `CloudTrail` folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionFolder {
+    pub organization: Option<String>,
+    pub account: String,
+    pub region: String,
+    pub prefix: String,
+}
+
+/// What a listing cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingStats {
+    /// Folders listed one level deep, or walked whole.
+    pub prefixes_listed: u64,
+    /// Files seen in those listings.
+    pub objects_listed: u64,
+    /// Listings answered from the session's cache instead.
+    pub cached: u64,
+}
+
+/// A root in the CloudTrail layout, with the listings made so far (reused by every
+/// query of the session).
+pub struct Layout {
+    pub root: String,
+    pub regions: Vec<RegionFolder>,
+    lister: Arc<dyn Lister>,
+    levels: Mutex<HashMap<String, Level>>,
+    /// What discovering the layout cost.
+    pub discovery: ListingStats,
+}
+
+impl fmt::Debug for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layout")
+            .field("root", &self.root)
+            .field("regions", &self.regions.len())
+            .finish()
+    }
+}
+
+/// The selected files, and how they were found.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub objects: Vec<LogObject>,
+    pub stats: ListingStats,
+    /// Region folders kept by the account and region constraints, of all.
+    pub regions_kept: usize,
+    pub regions_total: usize,
+    /// Day folders listed.
+    pub days: usize,
+    /// Files listed but left unread by their delivery time.
+    pub pruned_by_time: u64,
+}
+
+impl Layout {
+    /// Maps the layout under `root`, or `None` when `root` is not in it (no `AWSLogs`
+    /// folder at the root, and the root is not inside one).
+    pub async fn discover(lister: Arc<dyn Lister>, root: &str) -> Result<Option<Layout>> {
+        let mut stats = ListingStats::default();
+        let mut levels = HashMap::new();
+        let root = root.trim_end_matches('/').to_string();
+        let segments: Vec<&str> = root.split('/').collect();
+        let level = |prefix: String| {
+            let lister = Arc::clone(&lister);
+            async move { lister.level(&prefix).await.map(|l| (prefix, l)) }
+        };
+        // Where the root is: above AWSLogs, at it, or below it.
+        let position = segments.iter().rposition(|s| *s == "AWSLogs");
+        let mut accounts: Vec<(Option<String>, String, String)> = Vec::new();
+        let mut regions: Vec<RegionFolder> = Vec::new();
+        let record = |prefix: String,
+                      found: Level,
+                      stats: &mut ListingStats,
+                      levels: &mut HashMap<String, Level>| {
+            stats.prefixes_listed += 1;
+            stats.objects_listed += found.files.len() as u64;
+            levels.insert(prefix, found.clone());
+            found
+        };
+        let aws_logs = match position {
+            None => {
+                let (prefix, found) = level(root.clone()).await?;
+                let found = record(prefix, found, &mut stats, &mut levels);
+                if !found.folders.iter().any(|f| f == "AWSLogs") {
+                    return Ok(None);
+                }
+                Some(lister.join(&root, "AWSLogs"))
+            }
+            Some(p) if p == segments.len() - 1 => Some(root.clone()),
+            Some(p) => {
+                let below: Vec<&str> = segments[p + 1..].to_vec();
+                match below.as_slice() {
+                    [org] if is_organization_id(org) => {
+                        let (prefix, found) = level(root.clone()).await?;
+                        let found = record(prefix, found, &mut stats, &mut levels);
+                        for account in found.folders.iter().filter(|a| is_account_id(a)) {
+                            accounts.push((
+                                Some(org.to_string()),
+                                account.clone(),
+                                lister.join(&root, account),
+                            ));
+                        }
+                        None
+                    }
+                    [org, account] | [org, account, "CloudTrail"]
+                        if is_organization_id(org) && is_account_id(account) =>
+                    {
+                        let prefix = segments[..p + 3].join("/");
+                        accounts.push((Some(org.to_string()), account.to_string(), prefix));
+                        None
+                    }
+                    [account] | [account, "CloudTrail"] if is_account_id(account) => {
+                        let prefix = segments[..p + 2].join("/");
+                        accounts.push((None, account.to_string(), prefix));
+                        None
+                    }
+                    [org, account, "CloudTrail", region]
+                        if is_organization_id(org) && is_account_id(account) =>
+                    {
+                        regions.push(RegionFolder {
+                            organization: Some(org.to_string()),
+                            account: account.to_string(),
+                            region: region.to_string(),
+                            prefix: root.clone(),
+                        });
+                        None
+                    }
+                    [account, "CloudTrail", region] if is_account_id(account) => {
+                        regions.push(RegionFolder {
+                            organization: None,
+                            account: account.to_string(),
+                            region: region.to_string(),
+                            prefix: root.clone(),
+                        });
+                        None
+                    }
+                    _ => return Ok(None),
+                }
+            }
+        };
+        if let Some(aws_logs) = aws_logs {
+            let (prefix, found) = level(aws_logs.clone()).await?;
+            let found = record(prefix, found, &mut stats, &mut levels);
+            for folder in &found.folders {
+                let path = lister.join(&aws_logs, folder);
+                if is_account_id(folder) {
+                    accounts.push((None, folder.clone(), path));
+                } else if is_organization_id(folder) {
+                    let (prefix, members) = level(path.clone()).await?;
+                    let members = record(prefix, members, &mut stats, &mut levels);
+                    for account in members.folders.iter().filter(|a| is_account_id(a)) {
+                        accounts.push((
+                            Some(folder.clone()),
+                            account.clone(),
+                            lister.join(&path, account),
+                        ));
+                    }
+                }
+            }
+        }
+        for (organization, account, prefix) in accounts {
+            let trail = lister.join(&prefix, "CloudTrail");
+            let (listed, found) = match level(trail.clone()).await {
+                Ok(found) => found,
+                // An account folder without CloudTrail logs (Config, VPC flow logs, ...).
+                Err(_) => continue,
+            };
+            let found = record(listed, found, &mut stats, &mut levels);
+            for region in &found.folders {
+                regions.push(RegionFolder {
+                    organization: organization.clone(),
+                    account: account.clone(),
+                    region: region.clone(),
+                    prefix: lister.join(&trail, region),
+                });
+            }
+        }
+        Ok(Some(Layout {
+            root,
+            regions,
+            lister,
+            levels: Mutex::new(levels),
+            discovery: stats,
+        }))
+    }
+
+    async fn level(&self, prefix: &str, stats: &mut ListingStats) -> Result<Level> {
+        if let Some(found) = self
+            .levels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(prefix)
+        {
+            stats.cached += 1;
+            return Ok(found.clone());
+        }
+        let found = self.lister.level(prefix).await?;
+        stats.prefixes_listed += 1;
+        stats.objects_listed += found.files.len() as u64;
+        self.levels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(prefix.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// The files that can hold events meeting `constraints`. A file is named by the
+    /// minute it was delivered and holds only events from before then, so with a window
+    /// `[since, until]` it is needed when `since <= delivered` (to the minute) and
+    /// `delivered <= until + late_delivery`.
+    pub async fn select(
+        &self,
+        constraints: &Constraints,
+        late_delivery_micros: i64,
+    ) -> Result<Selection> {
+        let mut selection = Selection {
+            regions_total: self.regions.len(),
+            ..Selection::default()
+        };
+        let latest = constraints
+            .until
+            .map(|u| u.saturating_add(late_delivery_micros));
+        let earliest = constraints.since.map(|s| s.saturating_sub(60_000_000));
+        let first_day = earliest.and_then(day_of);
+        let last_day = latest.and_then(day_of);
+        for region in &self.regions {
+            if constraints
+                .accounts
+                .as_ref()
+                .is_some_and(|a| !a.contains(&region.account))
+                || constraints
+                    .regions
+                    .as_ref()
+                    .is_some_and(|r| !r.contains(&region.region))
+            {
+                continue;
+            }
+            selection.regions_kept += 1;
+            if first_day.is_none() && last_day.is_none() {
+                let key = format!("{}/**", region.prefix);
+                let cached = self
+                    .levels
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&key)
+                    .cloned();
+                let files = match cached {
+                    Some(found) => {
+                        selection.stats.cached += 1;
+                        found.files
+                    }
+                    None => {
+                        let files = self.lister.all(&region.prefix).await?;
+                        selection.stats.prefixes_listed += 1;
+                        selection.stats.objects_listed += files.len() as u64;
+                        self.levels
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(
+                                key,
+                                Level {
+                                    folders: Vec::new(),
+                                    files: files.clone(),
+                                },
+                            );
+                        files
+                    }
+                };
+                selection.objects.extend(files);
+                continue;
+            }
+            let in_range = |date: NaiveDate| {
+                first_day.is_none_or(|d| date >= d) && last_day.is_none_or(|d| date <= d)
+            };
+            let years = self.level(&region.prefix, &mut selection.stats).await?;
+            for year in numbered(&years.folders) {
+                let year_path = self.lister.join(&region.prefix, &year.1);
+                let (Some(year_start), Some(year_end)) = (
+                    NaiveDate::from_ymd_opt(year.0 as i32, 1, 1),
+                    NaiveDate::from_ymd_opt(year.0 as i32, 12, 31),
+                ) else {
+                    continue;
+                };
+                let overlaps = first_day.is_none_or(|d| year_end >= d)
+                    && last_day.is_none_or(|d| year_start <= d);
+                if !overlaps {
+                    continue;
+                }
+                let months = self.level(&year_path, &mut selection.stats).await?;
+                for month in numbered(&months.folders) {
+                    let month_path = self.lister.join(&year_path, &month.1);
+                    let Some(month_start) = NaiveDate::from_ymd_opt(year.0 as i32, month.0, 1)
+                    else {
+                        continue;
+                    };
+                    let month_end = month_start
+                        .checked_add_months(chrono::Months::new(1))
+                        .and_then(|d| d.pred_opt())
+                        .unwrap_or(month_start);
+                    let overlaps = first_day.is_none_or(|d| month_end >= d)
+                        && last_day.is_none_or(|d| month_start <= d);
+                    if !overlaps {
+                        continue;
+                    }
+                    let days = self.level(&month_path, &mut selection.stats).await?;
+                    for day in numbered(&days.folders) {
+                        let Some(date) = NaiveDate::from_ymd_opt(year.0 as i32, month.0, day.0)
+                        else {
+                            continue;
+                        };
+                        if !in_range(date) {
+                            continue;
+                        }
+                        selection.days += 1;
+                        let day_path = self.lister.join(&month_path, &day.1);
+                        let files = self.level(&day_path, &mut selection.stats).await?.files;
+                        for object in files {
+                            let name = object
+                                .location
+                                .rsplit(['/', '\\'])
+                                .next()
+                                .unwrap_or_default();
+                            let keep = match delivery_stamp(name) {
+                                // Minute precision: a stamp covers the minute after it.
+                                Some(delivered) => {
+                                    earliest.is_none_or(|e| delivered >= e)
+                                        && latest.is_none_or(|l| delivered <= l)
+                                }
+                                None => true,
+                            };
+                            if keep {
+                                selection.objects.push(object);
+                            } else {
+                                selection.pruned_by_time += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(selection)
+    }
+
+    /// A few files of the newest day of each region, for schema discovery.
+    pub async fn recent_files(&self, per_region: usize) -> Result<(Vec<LogObject>, ListingStats)> {
+        let mut stats = ListingStats::default();
+        let mut objects = Vec::new();
+        for region in &self.regions {
+            let mut prefix = region.prefix.clone();
+            let mut found = None;
+            for _ in 0..3 {
+                let level = self.level(&prefix, &mut stats).await?;
+                let Some((_, newest)) = numbered(&level.folders).into_iter().next_back() else {
+                    break;
+                };
+                prefix = self.lister.join(&prefix, &newest);
+                found = Some(prefix.clone());
+            }
+            if let Some(day) = found {
+                let files = self.level(&day, &mut stats).await?.files;
+                let step = (files.len() / per_region.max(1)).max(1);
+                objects.extend(files.into_iter().step_by(step).take(per_region));
+            }
+        }
+        Ok((objects, stats))
+    }
+}
+
+fn day_of(micros: i64) -> Option<NaiveDate> {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros).map(|t| t.date_naive())
+}
+
+/// Folder names that are numbers (`2024`, `01`), with their values, in order.
+fn numbered(folders: &[String]) -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = folders
+        .iter()
+        .filter_map(|f| f.parse::<u32>().ok().map(|n| (n, f.clone())))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,228 @@
+//! What a query's filters say about where its events can be: a time window and sets of
+//! accounts and regions, read from the predicates DataFusion pushes to the scan.
+
+use std::collections::BTreeSet;
+
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+
+/// Bounds every matching event satisfies. `None` means unbounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Constraints {
+    /// Events are at or after this (microseconds, UTC).
+    pub since: Option<i64>,
+    /// Events are at or before this.
+    pub until: Option<i64>,
+    pub accounts: Option<BTreeSet<String>>,
+    pub regions: Option<BTreeSet<String>>,
+}
+
+impl Constraints {
+    /// Reads the conjunction of `filters`; predicates it does not understand constrain
+    /// nothing (the filter still runs on every row, so the answer is the same).
+    pub fn from_filters(filters: &[Expr]) -> Self {
+        let mut constraints = Constraints::default();
+        for filter in filters {
+            constraints.add(filter);
+        }
+        constraints
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Constraints::default()
+    }
+
+    fn add(&mut self, expr: &Expr) {
+        match expr {
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::And,
+                right,
+            }) => {
+                self.add(left);
+                self.add(right);
+            }
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+                if let (Some(column), Some(value)) = (column_name(left), literal(right)) {
+                    self.compare(&column, *op, &value);
+                } else if let (Some(value), Some(column)) = (literal(left), column_name(right))
+                    && let Some(op) = op.swap()
+                {
+                    self.compare(&column, op, &value);
+                }
+            }
+            Expr::Between(Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            }) => {
+                if let (Some(column), Some(low), Some(high)) =
+                    (column_name(expr), literal(low), literal(high))
+                {
+                    self.compare(&column, Operator::GtEq, &low);
+                    self.compare(&column, Operator::LtEq, &high);
+                }
+            }
+            Expr::InList(list) if !list.negated => {
+                let Some(column) = column_name(&list.expr) else {
+                    return;
+                };
+                let values: Option<BTreeSet<String>> = list
+                    .list
+                    .iter()
+                    .map(|e| literal(e).and_then(|v| text(&v)))
+                    .collect();
+                if let Some(values) = values {
+                    self.restrict(&column, values);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn compare(&mut self, column: &str, op: Operator, value: &ScalarValue) {
+        match column {
+            "eventtime" => {
+                let Some(micros) = micros(value) else {
+                    return;
+                };
+                match op {
+                    Operator::Eq => {
+                        self.tighten_since(micros);
+                        self.tighten_until(micros);
+                    }
+                    Operator::Gt | Operator::GtEq => self.tighten_since(micros),
+                    Operator::Lt | Operator::LtEq => self.tighten_until(micros),
+                    _ => {}
+                }
+            }
+            _ if op == Operator::Eq => {
+                if let Some(value) = text(value) {
+                    self.restrict(column, BTreeSet::from([value]));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tighten_since(&mut self, micros: i64) {
+        self.since = Some(self.since.map_or(micros, |s| s.max(micros)));
+    }
+
+    fn tighten_until(&mut self, micros: i64) {
+        self.until = Some(self.until.map_or(micros, |u| u.min(micros)));
+    }
+
+    fn restrict(&mut self, column: &str, values: BTreeSet<String>) {
+        let slot = match column {
+            "recipientaccountid" | "log_account" => &mut self.accounts,
+            "awsregion" | "log_region" => &mut self.regions,
+            _ => return,
+        };
+        *slot = Some(match slot.take() {
+            None => values,
+            Some(old) => old.intersection(&values).cloned().collect(),
+        });
+    }
+}
+
+fn column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Column(column) => Some(column.name.to_ascii_lowercase()),
+        Expr::Cast(cast) => column_name(&cast.expr),
+        _ => None,
+    }
+}
+
+fn literal(expr: &Expr) -> Option<ScalarValue> {
+    match expr {
+        Expr::Literal(value, _) if !value.is_null() => Some(value.clone()),
+        Expr::Cast(cast) => {
+            let value = literal(&cast.expr)?;
+            value.cast_to(cast.field.data_type()).ok().or(Some(value))
+        }
+        Expr::TryCast(cast) => literal(&cast.expr),
+        _ => None,
+    }
+}
+
+fn text(value: &ScalarValue) -> Option<String> {
+    match value {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn micros(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::TimestampMicrosecond(Some(v), _) => Some(*v),
+        ScalarValue::TimestampMillisecond(Some(v), _) => v.checked_mul(1_000),
+        ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1_000_000),
+        ScalarValue::TimestampNanosecond(Some(v), _) => Some(v.div_euclid(1_000)),
+        ScalarValue::Date32(Some(days)) => i64::from(*days).checked_mul(86_400_000_000),
+        other => {
+            let text = text(other)?;
+            if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+                return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
+            }
+            trailsql_decode::parse_timestamp_micros(&text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::logical_expr::{col, lit};
+
+    fn stamp(text: &str) -> i64 {
+        trailsql_decode::parse_timestamp_micros(text).unwrap()
+    }
+
+    fn ts(text: &str) -> Expr {
+        lit(ScalarValue::TimestampMicrosecond(
+            Some(stamp(text)),
+            Some("UTC".into()),
+        ))
+    }
+
+    #[test]
+    fn reads_time_account_and_region_bounds() {
+        let filters = vec![
+            col("eventtime").gt_eq(ts("2024-01-07T00:00:00Z")),
+            ts("2024-01-08T00:00:00Z").gt(col("eventtime")),
+            col("recipientaccountid")
+                .in_list(vec![lit("111122223333"), lit("444455556666")], false),
+            col("log_account").eq(lit("111122223333")),
+            col("awsregion").eq(lit("eu-west-1")),
+        ];
+        let c = Constraints::from_filters(&filters);
+        assert_eq!(c.since, Some(stamp("2024-01-07T00:00:00Z")));
+        assert_eq!(c.until, Some(stamp("2024-01-08T00:00:00Z")));
+        assert_eq!(
+            c.accounts,
+            Some(BTreeSet::from(["111122223333".to_string()]))
+        );
+        assert_eq!(c.regions, Some(BTreeSet::from(["eu-west-1".to_string()])));
+    }
+
+    #[test]
+    fn between_strings_and_unknown_predicates() {
+        let filters = vec![
+            col("eventtime").between(lit("2024-01-07"), lit("2024-01-07T23:59:59Z")),
+            col("eventname").eq(lit("x")),
+            col("awsregion")
+                .eq(lit("a"))
+                .or(col("awsregion").eq(lit("b"))),
+            col("eventtime").not_eq(ts("2024-01-01T00:00:00Z")),
+        ];
+        let c = Constraints::from_filters(&filters);
+        assert_eq!(c.since, Some(stamp("2024-01-07T00:00:00Z")));
+        assert_eq!(c.until, Some(stamp("2024-01-07T23:59:59Z")));
+        assert_eq!(c.regions, None, "an OR does not constrain");
+        assert!(Constraints::from_filters(&[col("readonly").eq(lit(true))]).is_empty());
+    }
+}
