@@ -65,6 +65,9 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = ErrorMode::Fail)]
     on_error: ErrorMode,
 
+    #[command(flatten)]
+    sources: crate::SourceArgs,
+
     /// Write the report to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -177,10 +180,11 @@ async fn run_checks(args: CheckArgs) -> Result<u8> {
             );
         }
     }
-    let engine_options = EngineOptions {
+    let mut engine_options = EngineOptions {
         on_error: args.on_error.into(),
         ..EngineOptions::default()
     };
+    args.sources.apply(&mut engine_options)?;
     let engine = Engine::open(&args.logs, engine_options)
         .await
         .context("cannot open the logs")?;

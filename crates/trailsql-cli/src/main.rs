@@ -28,7 +28,8 @@ struct Args {
     #[command(subcommand)]
     subcommand: Option<Command>,
 
-    /// Log files, folders (walked recursively) or glob patterns; plain or gzipped.
+    /// Log files, folders (walked recursively), glob patterns or s3://bucket/prefix
+    /// URLs; plain or gzipped.
     paths: Vec<String>,
 
     /// Run this SQL and exit instead of starting the REPL.
@@ -61,12 +62,104 @@ struct Args {
     /// Print what each query read and skipped to stderr.
     #[arg(long)]
     stats: bool,
+
+    #[command(flatten)]
+    sources: SourceArgs,
+}
+
+/// How sources are reached and pruned; shared by the query commands and `check`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct SourceArgs {
+    /// How long after an event CloudTrail may deliver its file: time filters read files
+    /// delivered up to this long after the window (AWS: "about 5 minutes" on average).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    late_delivery: String,
+
+    /// An S3-compatible endpoint for s3:// sources (MinIO, LocalStack, moto), path-style.
+    #[arg(long, value_name = "URL", env = "TRAILSQL_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+
+    /// The region of the s3:// buckets (default: the AWS configuration's, else asked of S3).
+    #[arg(long, value_name = "REGION")]
+    s3_region: Option<String>,
+
+    /// The AWS profile for s3:// sources (default: AWS_PROFILE, else the default profile).
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
+}
+
+impl SourceArgs {
+    pub(crate) fn apply(&self, options: &mut EngineOptions) -> Result<()> {
+        let micros = trailsql::check::parse_time(&self.late_delivery, 0)
+            .ok()
+            .filter(|m| *m <= 0)
+            .map(|m| -m)
+            .with_context(|| {
+                format!(
+                    "--late-delivery {}: expected a duration such as 15m or 1h",
+                    self.late_delivery
+                )
+            })?;
+        options.late_delivery = std::time::Duration::from_micros(micros as u64);
+        options.s3.endpoint = self.s3_endpoint.clone();
+        options.s3.region = self.s3_region.clone();
+        options.s3.profile = self.aws_profile.clone();
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run saved queries as checks (see docs/queries.md).
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
+    /// Write a deterministic generated trail in CloudTrail's S3 layout (for benchmarks
+    /// and tests).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// The folder to write `AWSLogs/...` under.
+    dir: std::path::PathBuf,
+    #[arg(long, default_value_t = 3)]
+    accounts: usize,
+    #[arg(long, default_value_t = 3)]
+    regions: usize,
+    #[arg(long, default_value_t = 30)]
+    days: usize,
+    /// Delivery files per account, region and day.
+    #[arg(long, default_value_t = 24)]
+    files_per_day: usize,
+    #[arg(long, default_value_t = 50)]
+    events_per_file: usize,
+    /// The first day (UTC).
+    #[arg(long, default_value = "2024-01-01")]
+    start: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn generate(args: &GenerateArgs) -> Result<ExitCode> {
+    let start = trailsql::check::parse_time(&args.start, 0)
+        .map_err(anyhow::Error::msg)
+        .context("--start")?;
+    let spec = trailsql::generate::TrailSpec {
+        seed: args.seed,
+        accounts: args
+            .accounts
+            .clamp(1, trailsql::generate::TRAIL_ACCOUNTS.len()),
+        regions: args
+            .regions
+            .clamp(1, trailsql::generate::TRAIL_REGIONS.len()),
+        days: args.days,
+        files_per_day: args.files_per_day,
+        events_per_file: args.events_per_file,
+        start_epoch_seconds: start / 1_000_000,
+    };
+    let files = trailsql::generate::write_trail(&args.dir, &spec)
+        .with_context(|| format!("cannot write under {}", args.dir.display()))?;
+    eprintln!("{files} files under {}", args.dir.join("AWSLogs").display());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -97,8 +190,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Command::Check(check)) = args.subcommand {
-        return runtime.block_on(check::run(check));
+    match args.subcommand {
+        Some(Command::Check(check)) => return runtime.block_on(check::run(*check)),
+        Some(Command::Generate(generate_args)) => {
+            return generate(&generate_args).unwrap_or_else(|error| {
+                eprintln!("Error: {error:#}");
+                ExitCode::FAILURE
+            });
+        }
+        None => {}
     }
     match run(&runtime, args, started) {
         Ok(code) => code,
@@ -110,10 +210,11 @@ fn main() -> ExitCode {
 }
 
 fn run(runtime: &tokio::runtime::Runtime, args: Args, started: Instant) -> Result<ExitCode> {
-    let options = EngineOptions {
+    let mut options = EngineOptions {
         on_error: args.on_error.into(),
         ..EngineOptions::default()
     };
+    args.sources.apply(&mut options)?;
     let engine = runtime.block_on(async {
         if args.paths.is_empty() {
             Engine::sample(options.clone()).await

@@ -44,6 +44,8 @@ pub struct EngineOptions {
     /// skip files delivered before the window or longer than this after it. AWS says
     /// delivery takes "an average of about 5 minutes" and is not guaranteed.
     pub late_delivery: std::time::Duration,
+    /// How `s3://` sources are reached.
+    pub s3: crate::s3::S3Options,
 }
 
 impl Default for EngineOptions {
@@ -55,6 +57,7 @@ impl Default for EngineOptions {
             max_inflated_bytes: DecoderOptions::default().max_inflated_bytes,
             target_partitions: None,
             late_delivery: std::time::Duration::from_secs(3600),
+            s3: crate::s3::S3Options::default(),
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct Engine {
     table: Arc<CloudTrailTable>,
     /// Lower-case names of the table and its columns, for quoted-identifier matching.
     names: HashSet<String>,
+    /// Requests made to object stores (S3) by this engine's sources.
+    requests: Option<Arc<crate::s3::RequestCounts>>,
 }
 
 impl Engine {
@@ -77,8 +82,41 @@ impl Engine {
     pub async fn open<S: AsRef<str>>(sources: &[S], options: EngineOptions) -> Result<Self> {
         let mut plain = Vec::new();
         let mut layouts = Vec::new();
+        let mut store_objects = Vec::new();
+        let counts = Arc::new(crate::s3::RequestCounts::default());
+        let mut stores: std::collections::HashMap<String, Arc<dyn object_store::ObjectStore>> =
+            std::collections::HashMap::new();
         for source in sources {
             let source = source.as_ref();
+            if source.starts_with("s3://") {
+                let (bucket, prefix) = crate::s3::parse_url(source).ok_or_else(|| Error::S3 {
+                    location: source.to_string(),
+                    message: "expected s3://bucket[/prefix]".to_string(),
+                })?;
+                let store = match stores.get(&bucket) {
+                    Some(store) => Arc::clone(store),
+                    None => {
+                        let store =
+                            crate::s3::store(&bucket, &options.s3, Arc::clone(&counts)).await?;
+                        stores.insert(bucket.clone(), Arc::clone(&store));
+                        store
+                    }
+                };
+                let lister: Arc<dyn Lister> = Arc::new(crate::s3::S3Lister { bucket, store });
+                match Layout::discover(Arc::clone(&lister), &prefix).await? {
+                    Some(layout) => layouts.push(Arc::new(layout)),
+                    None => {
+                        let found = lister.all(&prefix).await?;
+                        if found.is_empty() {
+                            return Err(Error::NotFound {
+                                path: source.to_string(),
+                            });
+                        }
+                        store_objects.extend(found);
+                    }
+                }
+                continue;
+            }
             let local = std::path::Path::new(source);
             if local.is_dir() {
                 let lister: Arc<dyn Lister> = Arc::new(LocalLister);
@@ -89,7 +127,7 @@ impl Engine {
             }
             plain.push(source.to_string());
         }
-        let objects = if plain.is_empty() {
+        let mut objects = if plain.is_empty() {
             Vec::new()
         } else {
             tokio::task::spawn_blocking(move || source::list(&plain))
@@ -98,7 +136,10 @@ impl Engine {
                     Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
                 })??
         };
-        Self::build(objects, layouts, options).await
+        objects.extend(store_objects);
+        let mut engine = Self::build(objects, layouts, options).await?;
+        engine.requests = Some(counts);
+        Ok(engine)
     }
 
     /// Opens the sample data built into the library.
@@ -145,11 +186,20 @@ impl Engine {
         ctx.register_table(TABLE_NAME, Arc::clone(&table) as _)?;
         let mut names: HashSet<String> = schema.columns().iter().map(|c| c.name.clone()).collect();
         names.insert(TABLE_NAME.to_string());
-        Ok(Self { ctx, table, names })
+        Ok(Self {
+            ctx,
+            table,
+            names,
+            requests: None,
+        })
     }
 
     /// Plans and starts a SQL statement; the result streams as it is read.
     pub async fn sql(&self, sql: &str) -> Result<Query> {
+        let requests = self
+            .requests
+            .as_ref()
+            .map(|counts| (Arc::clone(counts), counts.snapshot()));
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state.sql_to_statement(sql, &dialect)?;
@@ -159,7 +209,11 @@ impl Engine {
         let frame = self.ctx.execute_logical_plan(logical).await?;
         let plan = frame.create_physical_plan().await?;
         let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
-        Ok(Query { plan, stream })
+        Ok(Query {
+            plan,
+            stream,
+            requests,
+        })
     }
 
     /// Limits `cloudtrail` to events with `since <= eventtime < until` (microseconds
@@ -292,6 +346,8 @@ fn evenly_spaced(objects: &[LogObject]) -> impl Iterator<Item = &LogObject> {
 pub struct Query {
     plan: Arc<dyn ExecutionPlan>,
     stream: SendableRecordBatchStream,
+    /// The engine's store request counters and their values before planning.
+    requests: Option<(Arc<crate::s3::RequestCounts>, (u64, u64))>,
 }
 
 impl Query {
@@ -303,6 +359,11 @@ impl Query {
     pub fn stats(&self) -> ScanStats {
         let mut stats = ScanStats::default();
         collect_stats(&self.plan, &mut stats);
+        if let Some((counts, (list, get))) = &self.requests {
+            let (list_now, get_now) = counts.snapshot();
+            stats.store_list_requests = list_now - list;
+            stats.store_get_requests = get_now - get;
+        }
         stats
     }
 

@@ -15,6 +15,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("{location}: {message}")]
+    S3 { location: String, message: String },
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
@@ -42,6 +44,10 @@ fn find_io_error(error: &datafusion::error::DataFusionError) -> Option<Error> {
             Error::Io { path, source } => Some(Error::Io {
                 path: path.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
+            }),
+            Error::S3 { location, message } => Some(Error::S3 {
+                location: location.clone(),
+                message: message.clone(),
             }),
             _ => None,
         },

@@ -30,6 +30,9 @@ pub trait Lister: fmt::Debug + Send + Sync {
     async fn all(&self, prefix: &str) -> Result<Vec<LogObject>>;
     /// `prefix` joined with a child name.
     fn join(&self, prefix: &str, name: &str) -> String {
+        if prefix.is_empty() {
+            return name.to_string();
+        }
         format!("{}/{name}", prefix.trim_end_matches('/'))
     }
 }

@@ -33,6 +33,7 @@ pub mod generate;
 pub mod layout;
 mod prune;
 pub mod results;
+pub mod s3;
 mod sample;
 mod scan;
 pub mod source;

@@ -2,6 +2,8 @@
 //! inflates and decodes its files on a blocking thread and streams batches.
 
 use std::fmt;
+
+use futures::StreamExt;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -68,6 +70,11 @@ impl fmt::Display for Listing {
         )
     }
 }
+
+/// Local files read ahead of the decoder, per partition.
+const FILE_READS_AHEAD: usize = 2;
+/// S3 objects read ahead of the decoder, per partition: enough to hide request latency.
+const STORE_READS_AHEAD: usize = 16;
 
 pub struct CloudTrailScanExec {
     schema: Arc<CloudTrailSchema>,
@@ -207,13 +214,38 @@ impl ExecutionPlan for CloudTrailScanExec {
         let options = self.options.clone();
         let stats = Arc::clone(&self.stats);
         let limit = self.limit;
+        // Reads run ahead of decoding, a few objects at a time (more for S3, where each
+        // read is a round trip), so I/O overlaps with decoding in bounded memory.
+        let ahead = if files
+            .iter()
+            .any(|o| matches!(o.body, crate::source::ObjectBody::Store { .. }))
+        {
+            STORE_READS_AHEAD
+        } else {
+            FILE_READS_AHEAD
+        };
+        let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(ahead);
+        builder.spawn(async move {
+            let mut reads = futures::stream::iter(files)
+                .map(|object| async move {
+                    let bytes = object.read_async().await;
+                    (object, bytes)
+                })
+                .buffered(ahead);
+            while let Some(read) = reads.next().await {
+                if object_tx.send(read).await.is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
         builder.spawn_blocking(move || {
             let mut decoder =
                 CloudTrailDecoder::new(&schema, projection.as_deref(), options.clone());
             let mut sent = 0usize;
             let mut open = true;
-            for object in files {
-                let bytes = match object.read() {
+            while let Some((object, read)) = object_rx.blocking_recv() {
+                let bytes = match read {
                     Ok(bytes) => bytes,
                     Err(error) if options.on_error == OnError::Skip => {
                         stats.update(|s| s.add_unreadable(&error.to_string()));

@@ -15,10 +15,25 @@ pub struct LogObject {
     pub body: ObjectBody,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum ObjectBody {
     File(PathBuf),
     Memory(Arc<[u8]>),
+    /// An object in a store (S3), read with a GET.
+    Store {
+        store: Arc<dyn object_store::ObjectStore>,
+        path: object_store::path::Path,
+    },
+}
+
+impl std::fmt::Debug for ObjectBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectBody::File(path) => f.debug_tuple("File").field(path).finish(),
+            ObjectBody::Memory(bytes) => f.debug_tuple("Memory").field(&bytes.len()).finish(),
+            ObjectBody::Store { path, .. } => f.debug_tuple("Store").field(path).finish(),
+        }
+    }
 }
 
 impl LogObject {
@@ -46,6 +61,34 @@ impl LogObject {
                 source,
             }),
             ObjectBody::Memory(bytes) => Ok(bytes.to_vec()),
+            // Called on the runtime's blocking threads (scans, schema discovery).
+            ObjectBody::Store { store, path } => tokio::runtime::Handle::current()
+                .block_on(crate::s3::get(store, path))
+                .map_err(|e| Error::S3 {
+                    location: self.location.clone(),
+                    message: format!("cannot read: {e}"),
+                }),
+        }
+    }
+
+    /// Reads the object without blocking the runtime: local files on a blocking thread,
+    /// store objects with an asynchronous GET.
+    pub async fn read_async(&self) -> Result<Vec<u8>> {
+        match &self.body {
+            ObjectBody::Store { store, path } => {
+                crate::s3::get(store, path).await.map_err(|e| Error::S3 {
+                    location: self.location.clone(),
+                    message: format!("cannot read: {e}"),
+                })
+            }
+            _ => {
+                let object = self.clone();
+                tokio::task::spawn_blocking(move || object.read())
+                    .await
+                    .map_err(|e| {
+                        Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
+                    })?
+            }
         }
     }
 }

@@ -16,6 +16,10 @@ pub struct ScanStats {
     pub objects_listed: u64,
     /// Files left unread because their account, region or delivery time rules them out.
     pub files_pruned: u64,
+    /// LIST calls to object stores (S3) while planning and running the query.
+    pub store_list_requests: u64,
+    /// GET calls to object stores (S3).
+    pub store_get_requests: u64,
     /// Bytes of the listed files, as stored (before inflating).
     pub bytes_listed: u64,
     pub files_read: u64,
@@ -101,6 +105,8 @@ impl ScanStats {
         self.prefixes_listed += other.prefixes_listed;
         self.objects_listed += other.objects_listed;
         self.files_pruned += other.files_pruned;
+        self.store_list_requests += other.store_list_requests;
+        self.store_get_requests += other.store_get_requests;
         self.files_read += other.files_read;
         self.bytes_read += other.bytes_read;
         self.bytes_inflated += other.bytes_inflated;
@@ -169,6 +175,13 @@ impl fmt::Display for ScanStats {
                 f,
                 "listing: {} prefixes listed, {} objects listed, {} files pruned",
                 self.prefixes_listed, self.objects_listed, self.files_pruned
+            )?;
+        }
+        if self.store_list_requests > 0 || self.store_get_requests > 0 {
+            writeln!(
+                f,
+                "s3 requests: {} LIST, {} GET",
+                self.store_list_requests, self.store_get_requests
             )?;
         }
         writeln!(
