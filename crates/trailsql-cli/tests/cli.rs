@@ -193,3 +193,60 @@ fn csv_writes_nested_columns_as_json() {
     assert!(output.status.success(), "{}", stderr(&output));
     insta::assert_snapshot!(stdout(&output));
 }
+
+#[test]
+fn late_delivery_takes_a_duration() {
+    let output = trailsql(&[SEED, "--late-delivery", "soon", "-c", "SELECT 1"], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--late-delivery soon: expected a duration"),
+        "{}",
+        stderr(&output)
+    );
+    let output = trailsql(&[SEED, "--late-delivery", "15m", "-c", "SELECT 1"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+#[test]
+fn generate_writes_a_trail_in_the_layout_that_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let output = trailsql(
+        &[
+            "generate",
+            &root,
+            "--accounts",
+            "2",
+            "--regions",
+            "2",
+            "--days",
+            "2",
+            "--files-per-day",
+            "4",
+            "--events-per-file",
+            "3",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("32 files under"),
+        "{}",
+        stderr(&output)
+    );
+    let output = trailsql(
+        &[
+            &root,
+            "--format",
+            "csv",
+            "--stats",
+            "-c",
+            "SELECT count(*) AS n FROM cloudtrail WHERE eventtime >= '2024-01-02' AND log_account = '111122223333' AND log_region = 'us-east-1'",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stats = stderr(&output);
+    assert!(stats.contains("files pruned"), "{stats}");
+    assert!(stats.contains("files: 4 listed, 4 read"), "{stats}");
+}

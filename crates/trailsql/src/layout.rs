@@ -145,8 +145,9 @@ pub struct Selection {
     pub regions_total: usize,
     /// Day folders listed.
     pub days: usize,
-    /// Files listed but left unread by their delivery time.
+    /// Files listed but left unread by their delivery time, and their bytes.
     pub pruned_by_time: u64,
+    pub pruned_bytes: u64,
 }
 
 impl Layout {
@@ -429,6 +430,7 @@ impl Layout {
                                 selection.objects.push(object);
                             } else {
                                 selection.pruned_by_time += 1;
+                                selection.pruned_bytes += object.size;
                             }
                         }
                     }

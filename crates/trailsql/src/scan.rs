@@ -35,6 +35,7 @@ pub struct Listing {
     pub days: usize,
     /// Files left unread because their place or delivery time rules them out.
     pub pruned: u64,
+    pub pruned_bytes: u64,
 }
 
 impl fmt::Display for Listing {
@@ -142,6 +143,7 @@ impl CloudTrailScanExec {
         stats.prefixes_listed = self.listing.prefixes_listed;
         stats.objects_listed = self.listing.objects_listed;
         stats.files_pruned = self.listing.pruned;
+        stats.bytes_pruned = self.listing.pruned_bytes;
         stats
     }
 }

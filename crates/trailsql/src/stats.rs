@@ -16,6 +16,8 @@ pub struct ScanStats {
     pub objects_listed: u64,
     /// Files left unread because their account, region or delivery time rules them out.
     pub files_pruned: u64,
+    /// Bytes of the pruned files (of files listed but not read).
+    pub bytes_pruned: u64,
     /// LIST calls to object stores (S3) while planning and running the query.
     pub store_list_requests: u64,
     /// GET calls to object stores (S3).
@@ -105,6 +107,7 @@ impl ScanStats {
         self.prefixes_listed += other.prefixes_listed;
         self.objects_listed += other.objects_listed;
         self.files_pruned += other.files_pruned;
+        self.bytes_pruned += other.bytes_pruned;
         self.store_list_requests += other.store_list_requests;
         self.store_get_requests += other.store_get_requests;
         self.files_read += other.files_read;
@@ -173,8 +176,8 @@ impl fmt::Display for ScanStats {
         if self.prefixes_listed > 0 || self.files_pruned > 0 {
             writeln!(
                 f,
-                "listing: {} prefixes listed, {} objects listed, {} files pruned",
-                self.prefixes_listed, self.objects_listed, self.files_pruned
+                "listing: {} prefixes listed, {} objects listed, {} files pruned ({} bytes skipped)",
+                self.prefixes_listed, self.objects_listed, self.files_pruned, self.bytes_pruned
             )?;
         }
         if self.store_list_requests > 0 || self.store_get_requests > 0 {

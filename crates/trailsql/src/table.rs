@@ -70,6 +70,7 @@ impl CloudTrailTable {
                 objects.push(object.clone());
             } else {
                 listing.pruned += 1;
+                listing.pruned_bytes += object.size;
             }
         }
         for layout in &self.layouts {
@@ -83,6 +84,7 @@ impl CloudTrailTable {
             listing.regions_total += selection.regions_total;
             listing.days += selection.days;
             listing.pruned += selection.pruned_by_time;
+            listing.pruned_bytes += selection.pruned_bytes;
             objects.extend(selection.objects);
         }
         Ok((objects, listing))

@@ -127,9 +127,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, start: Start) -> Result<ExitCode> 
     }
 
     if interactive {
-        let objects = session.engine().objects().len();
+        let engine = session.engine();
+        let objects = engine.objects().len();
+        let regions: usize = engine.layouts().iter().map(|l| l.regions.len()).sum();
         let what = if session.sources.is_empty() {
             "the bundled sample data".to_string()
+        } else if regions > 0 {
+            format!(
+                "{regions} account/region folders in CloudTrail's layout and {objects} other files"
+            )
         } else {
             format!("{objects} files")
         };
@@ -415,10 +421,15 @@ impl Session {
         if let Some(window) = &self.window {
             engine.set_time_window(window.since, window.until)?;
         }
-        let files = engine.objects().len();
+        let files = engine.objects().len()
+            + engine
+                .layouts()
+                .iter()
+                .map(|l| l.regions.len())
+                .sum::<usize>();
         *self.engine.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(engine);
         self.sources = sources;
-        eprintln!("{files} file(s) as table `cloudtrail`");
+        eprintln!("{files} file(s) or layout folder(s) as table `cloudtrail`");
         Ok(())
     }
 
