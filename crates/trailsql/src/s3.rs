@@ -267,11 +267,16 @@ impl S3Lister {
 impl Lister for S3Lister {
     async fn level(&self, prefix: &str) -> Result<Level> {
         let path = Path::from(prefix);
+        let shown = if prefix.is_empty() {
+            "the bucket's root"
+        } else {
+            prefix
+        };
         let listed = self
             .store
             .list_with_delimiter((!prefix.is_empty()).then_some(&path))
             .await
-            .map_err(|e| s3_error(&self.bucket, format!("cannot list {prefix}: {e}")))?;
+            .map_err(|e| s3_error(&self.bucket, format!("cannot list {shown}: {e}")))?;
         let mut folders: Vec<String> = listed
             .common_prefixes
             .iter()
