@@ -447,12 +447,9 @@ fn classname(path: &std::path::Path) -> String {
     format!("trailsql.{parent}")
 }
 
-fn junit_run(
-    out: &mut dyn Write,
-    runs: &[QueryRun],
-    file_errors: &[QueryFileError],
-) -> std::io::Result<()> {
-    let mut cases: Vec<JunitCase> = file_errors
+/// A query file that cannot be used is an errored test case, named by its path.
+fn file_error_cases(file_errors: &[QueryFileError]) -> Vec<JunitCase> {
+    file_errors
         .iter()
         .map(|e| JunitCase {
             name: e.path.display().to_string(),
@@ -460,7 +457,15 @@ fn junit_run(
             seconds: 0.0,
             failure: Some(("error", e.to_string(), e.to_string())),
         })
-        .collect();
+        .collect()
+}
+
+fn junit_run(
+    out: &mut dyn Write,
+    runs: &[QueryRun],
+    file_errors: &[QueryFileError],
+) -> std::io::Result<()> {
+    let mut cases = file_error_cases(file_errors);
     for run in runs {
         let q = &run.query;
         let failure = match &run.outcome {
@@ -487,15 +492,7 @@ fn junit_test(
     tests: &[QueryTest],
     file_errors: &[QueryFileError],
 ) -> std::io::Result<()> {
-    let mut cases: Vec<JunitCase> = file_errors
-        .iter()
-        .map(|e| JunitCase {
-            name: e.path.display().to_string(),
-            classname: classname(&e.path),
-            seconds: 0.0,
-            failure: Some(("error", e.to_string(), e.to_string())),
-        })
-        .collect();
+    let mut cases = file_error_cases(file_errors);
     for test in tests {
         let classname = format!("{}.{}", classname(&test.query.path), test.query.id);
         for problem in &test.problems {
