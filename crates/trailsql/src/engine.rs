@@ -24,6 +24,11 @@ use crate::sql::{
 use crate::stats::ScanStats;
 use crate::table::CloudTrailTable;
 
+/// Schema discovery on a source in CloudTrail's layout samples the newest day of at most
+/// this many region folders (spread over all of them), this many files each.
+const DISCOVERY_REGIONS: usize = 32;
+const DISCOVERY_FILES_PER_REGION: usize = 16;
+
 /// The table every source is queried as.
 pub const TABLE_NAME: &str = "cloudtrail";
 
@@ -160,7 +165,12 @@ impl Engine {
         let objects = Arc::new(objects);
         let mut sample: Vec<LogObject> = objects.as_ref().clone();
         for layout in &layouts {
-            sample.extend(layout.recent_files(16).await?.0);
+            sample.extend(
+                layout
+                    .recent_files(DISCOVERY_FILES_PER_REGION, DISCOVERY_REGIONS)
+                    .await?
+                    .0,
+            );
         }
         let sampled = Arc::new(sample);
         let discovery_options = options.clone();

@@ -440,11 +440,18 @@ impl Layout {
         Ok(selection)
     }
 
-    /// A few files of the newest day of each region, for schema discovery.
-    pub async fn recent_files(&self, per_region: usize) -> Result<(Vec<LogObject>, ListingStats)> {
+    /// A few files of the newest day of up to `max_regions` region folders, spread over
+    /// all of them, for schema discovery: an organization trail has thousands of region
+    /// folders, and opening it must not list them all.
+    pub async fn recent_files(
+        &self,
+        per_region: usize,
+        max_regions: usize,
+    ) -> Result<(Vec<LogObject>, ListingStats)> {
         let mut stats = ListingStats::default();
         let mut objects = Vec::new();
-        for region in &self.regions {
+        let step = self.regions.len().div_ceil(max_regions.max(1)).max(1);
+        for region in self.regions.iter().step_by(step) {
             let mut prefix = region.prefix.clone();
             let mut found = None;
             for _ in 0..3 {

@@ -158,3 +158,45 @@ async fn log_columns_come_from_the_path() {
     +--------------+------------+------+-------+
     ");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_large_layout_samples_a_bounded_number_of_region_folders() {
+    use std::sync::Arc;
+    use trailsql::layout::{Layout, LocalLister};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TrailSpec {
+        seed: 3,
+        accounts: 4,
+        regions: 4,
+        days: 1,
+        files_per_day: 2,
+        events_per_file: 1,
+        start_epoch_seconds: JAN_7,
+    };
+    write_trail(dir.path(), &spec).unwrap();
+    let layout = Layout::discover(Arc::new(LocalLister), &dir.path().display().to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(layout.regions.len(), 16);
+    let (files, _) = layout.recent_files(1, 4).await.unwrap();
+    assert_eq!(
+        files.len(),
+        4,
+        "one file from each of 4 of the 16 region folders"
+    );
+    let accounts: std::collections::BTreeSet<_> = files
+        .iter()
+        .map(|f| trailsql_decode_account(&f.location))
+        .collect();
+    assert_eq!(accounts.len(), 4, "spread over the accounts: {accounts:?}");
+}
+
+fn trailsql_decode_account(location: &str) -> String {
+    location
+        .split('/')
+        .skip_while(|s| *s != "AWSLogs")
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
