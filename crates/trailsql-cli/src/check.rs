@@ -29,9 +29,10 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     format: CheckFormat,
 
-    /// Findings at or above this severity fail the run (exit code 1).
-    #[arg(long, value_enum, default_value_t = SeverityArg::Low)]
-    fail_on: SeverityArg,
+    /// Findings at or above this severity fail the run (exit code 1): info, low, medium,
+    /// high or critical.
+    #[arg(long, default_value = "low", value_parser = parse_severity)]
+    fail_on: Severity,
 
     /// Override a query parameter: `--param since=30d`.
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -81,25 +82,8 @@ enum CheckFormat {
     Sarif,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum SeverityArg {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl From<SeverityArg> for Severity {
-    fn from(value: SeverityArg) -> Self {
-        match value {
-            SeverityArg::Info => Severity::Info,
-            SeverityArg::Low => Severity::Low,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::High => Severity::High,
-            SeverityArg::Critical => Severity::Critical,
-        }
-    }
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    text.parse()
 }
 
 /// Exit code for a run that could not start: bad arguments, unreadable logs.
@@ -213,8 +197,7 @@ async fn run_checks(args: CheckArgs) -> Result<u8> {
         runs.push(check::run_query(&engine, query, &options).await);
     }
     file_errors.sort_by(|a: &QueryFileError, b| a.path.cmp(&b.path));
-    let summary =
-        check::write_run_report(&mut out, format, &runs, &file_errors, args.fail_on.into())?;
+    let summary = check::write_run_report(&mut out, format, &runs, &file_errors, args.fail_on)?;
     Ok(summary.exit_code)
 }
 

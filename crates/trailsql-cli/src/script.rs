@@ -38,11 +38,23 @@ pub struct Statement {
 /// Splits SQL text at `;` outside quotes and comments; blank and comment-only pieces are
 /// dropped.
 pub fn split_statements(text: &str) -> Vec<Statement> {
+    scan(text).0
+}
+
+/// Whether the text ends a statement: its last code (outside quotes and comments) is `;`.
+pub fn ends_statement(text: &str) -> bool {
+    scan(text).1 == Some(';')
+}
+
+/// The statements of the text, and its last character of code (outside comments; an
+/// unclosed quote counts as its quote).
+fn scan(text: &str) -> (Vec<Statement>, Option<char>) {
     let mut statements = Vec::new();
     let mut current = String::new();
     let mut start_line = 1;
     let mut line = 1;
     let mut has_code = false;
+    let mut last_code = None;
     let mut chars = text.chars().peekable();
     let mut finish = |current: &mut String, has_code: &mut bool, start: usize| {
         if *has_code {
@@ -61,6 +73,7 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
                     start_line = line;
                 }
                 has_code = true;
+                last_code = Some(c);
                 current.push(c);
                 for q in chars.by_ref() {
                     current.push(q);
@@ -96,62 +109,26 @@ pub fn split_statements(text: &str) -> Vec<Statement> {
                     previous = q;
                 }
             }
-            ';' => finish(&mut current, &mut has_code, start_line),
+            ';' => {
+                last_code = Some(';');
+                finish(&mut current, &mut has_code, start_line);
+            }
             c => {
                 if c == '\n' {
                     line += 1;
-                } else if !c.is_whitespace() && !has_code {
-                    has_code = true;
-                    start_line = line;
+                } else if !c.is_whitespace() {
+                    last_code = Some(c);
+                    if !has_code {
+                        has_code = true;
+                        start_line = line;
+                    }
                 }
                 current.push(c);
             }
         }
     }
     finish(&mut current, &mut has_code, start_line);
-    statements
-}
-
-/// Whether the text ends a statement: its last code (outside quotes and comments) is `;`.
-pub fn ends_statement(text: &str) -> bool {
-    let mut last_code = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' => {
-                last_code = Some(c);
-                let mut closed = false;
-                for q in chars.by_ref() {
-                    if q == c {
-                        closed = true;
-                        break;
-                    }
-                }
-                if !closed {
-                    return false;
-                }
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                for q in chars.by_ref() {
-                    if q == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut previous = ' ';
-                for q in chars.by_ref() {
-                    if previous == '*' && q == '/' {
-                        break;
-                    }
-                    previous = q;
-                }
-            }
-            c if c.is_whitespace() => {}
-            c => last_code = Some(c),
-        }
-    }
-    last_code == Some(';')
+    (statements, last_code)
 }
 
 #[cfg(test)]

@@ -323,12 +323,13 @@ impl CloudTrailDecoder {
             Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
         };
         outcome.inflated_bytes = bytes.len() as u64;
+        let place = FilePlace::of(file);
         let on_error = self.options.on_error;
         let mut rows = 0;
         let mut skipped = 0;
         let mut record_errors = Vec::new();
         let walked = envelope::walk_records(file, &bytes, &mut |index, fields| {
-            match self.append_record(file, fields) {
+            match self.append_record(&place, fields) {
                 Ok(()) => rows += 1,
                 Err(error) => {
                     let error = error.at(file, index);
@@ -391,11 +392,15 @@ impl CloudTrailDecoder {
 
     /// Converts every projected cell first and appends only when all succeeded, so a bad
     /// record never leaves a half-written row behind.
-    fn append_record(&mut self, file: &str, fields: &ObjectFields<'_>) -> Result<(), FieldError> {
+    fn append_record(
+        &mut self,
+        place: &FilePlace<'_>,
+        fields: &ObjectFields<'_>,
+    ) -> Result<(), FieldError> {
         let view = self.view(fields)?;
         let mut cells = Vec::with_capacity(self.columns.len());
         for (position, column) in self.columns.iter().enumerate() {
-            cells.push(cell(column, position, &view, file)?);
+            cells.push(cell(column, position, &view, place)?);
         }
         for (column, cell) in self.columns.iter_mut().zip(cells) {
             column.builder.append(cell);
@@ -537,7 +542,7 @@ fn cell<'a>(
     column: &ProjectedColumn,
     position: usize,
     view: &RecordView<'a>,
-    file: &'a str,
+    place: &'a FilePlace<'a>,
 ) -> Result<Cell<'a>, FieldError> {
     let raw = match &column.source {
         Source::Top(_) => view.top[column.slot],
@@ -550,7 +555,7 @@ fn cell<'a>(
             });
         }
         Source::Unmapped => return Ok(unmapped_cell(&view.unmapped)),
-        Source::Derived(derived) => return Ok(derived_cell(*derived, view, file)),
+        Source::Derived(derived) => return Ok(derived_cell(*derived, view, place)),
     };
     let Some(raw) = raw else {
         return Ok(Cell::Null);
@@ -664,21 +669,37 @@ fn identity_text<'a>(view: &RecordView<'a>, path: &[&str]) -> Option<Cow<'a, str
     view.identity[identity_slot(path)].and_then(json::text)
 }
 
-fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, file: &'a str) -> Cell<'a> {
-    match derived {
-        Derived::LogFile => return Cell::Text(Cow::Borrowed(file)),
-        Derived::LogAccount | Derived::LogRegion | Derived::LogDate => {
-            let Some(location) = crate::layout::parse_log_location(file) else {
-                return Cell::Null;
-            };
-            return match derived {
-                Derived::LogAccount => Cell::Text(Cow::Borrowed(location.account)),
-                Derived::LogRegion => Cell::Text(Cow::Borrowed(location.region)),
-                _ => location.day.map_or(Cell::Null, |d| {
-                    Cell::Text(Cow::Owned(d.format("%Y-%m-%d").to_string()))
-                }),
-            };
+/// What a file's name and place in CloudTrail's layout give every row it holds, read
+/// once per file.
+struct FilePlace<'a> {
+    name: &'a str,
+    account: Option<&'a str>,
+    region: Option<&'a str>,
+    day: Option<String>,
+}
+
+impl<'a> FilePlace<'a> {
+    fn of(name: &'a str) -> Self {
+        let location = crate::layout::parse_log_location(name);
+        Self {
+            name,
+            account: location.as_ref().map(|l| l.account),
+            region: location.as_ref().map(|l| l.region),
+            day: location
+                .and_then(|l| l.day)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
         }
+    }
+}
+
+fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, place: &'a FilePlace<'a>) -> Cell<'a> {
+    let borrowed =
+        |text: Option<&'a str>| text.map_or(Cell::Null, |t| Cell::Text(Cow::Borrowed(t)));
+    match derived {
+        Derived::LogFile => return Cell::Text(Cow::Borrowed(place.name)),
+        Derived::LogAccount => return borrowed(place.account),
+        Derived::LogRegion => return borrowed(place.region),
+        Derived::LogDate => return borrowed(place.day.as_deref()),
         _ => {}
     }
     let identity = IdentityView {

@@ -29,4 +29,4 @@ pub use schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, REQUEST_PARAMETERS_PREFIX, Source,
     columns_markdown, flat_name,
 };
-pub use time::parse_timestamp_micros;
+pub use time::{parse_date_or_timestamp_micros, parse_timestamp_micros};

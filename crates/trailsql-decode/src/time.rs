@@ -29,6 +29,17 @@ pub fn parse_timestamp_micros(text: &str) -> Option<i64> {
     None
 }
 
+/// A time as users write it in queries and options: an ISO-8601 date (`2024-01-07`, its
+/// midnight UTC) or any form [`parse_timestamp_micros`] takes. Not used for `eventTime`,
+/// where a bare date is a wrong value, not midnight.
+pub fn parse_date_or_timestamp_micros(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
+    }
+    parse_timestamp_micros(text)
+}
+
 /// The fast path: exactly `YYYY-MM-DDTHH:MM:SSZ`, which is nearly every real event.
 fn parse_canonical(b: &[u8]) -> Option<i64> {
     if b.len() != 20

@@ -331,7 +331,7 @@ impl ScalarUDFImpl for FromIso8601 {
                     out.append_null();
                     continue;
                 }
-                match parse_iso8601(text.value(i)) {
+                match trailsql_decode::parse_date_or_timestamp_micros(text.value(i)) {
                     Some(micros) => out.append_value(micros),
                     None => {
                         return exec_err!(
@@ -347,13 +347,6 @@ impl ScalarUDFImpl for FromIso8601 {
         };
         finish(&args, array)
     }
-}
-
-fn parse_iso8601(text: &str) -> Option<i64> {
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
-    }
-    trailsql_decode::parse_timestamp_micros(text)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

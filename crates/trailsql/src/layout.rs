@@ -154,132 +154,99 @@ impl Layout {
     /// Maps the layout under `root`, or `None` when `root` is not in it (no `AWSLogs`
     /// folder at the root, and the root is not inside one).
     pub async fn discover(lister: Arc<dyn Lister>, root: &str) -> Result<Option<Layout>> {
-        let mut stats = ListingStats::default();
-        let mut levels = HashMap::new();
         let root = root.trim_end_matches('/').to_string();
+        let mut layout = Layout {
+            root: root.clone(),
+            regions: Vec::new(),
+            lister,
+            levels: Mutex::new(HashMap::new()),
+            discovery: ListingStats::default(),
+        };
+        let mut stats = ListingStats::default();
         let segments: Vec<&str> = root.split('/').collect();
-        let level = |prefix: String| {
-            let lister = Arc::clone(&lister);
-            async move { lister.level(&prefix).await.map(|l| (prefix, l)) }
-        };
-        // Where the root is: above AWSLogs, at it, or below it.
-        let position = segments.iter().rposition(|s| *s == "AWSLogs");
+        // (organization, account, the account's folder) still to map to region folders.
         let mut accounts: Vec<(Option<String>, String, String)> = Vec::new();
-        let mut regions: Vec<RegionFolder> = Vec::new();
-        let record = |prefix: String,
-                      found: Level,
-                      stats: &mut ListingStats,
-                      levels: &mut HashMap<String, Level>| {
-            stats.prefixes_listed += 1;
-            stats.objects_listed += found.files.len() as u64;
-            levels.insert(prefix, found.clone());
-            found
-        };
-        let aws_logs = match position {
+        // Where the root is: above AWSLogs, at it, or below it.
+        let aws_logs = match segments.iter().rposition(|s| *s == "AWSLogs") {
             None => {
-                let (prefix, found) = level(root.clone()).await?;
-                let found = record(prefix, found, &mut stats, &mut levels);
+                let found = layout.level(&root, &mut stats).await?;
                 if !found.folders.iter().any(|f| f == "AWSLogs") {
                     return Ok(None);
                 }
-                Some(lister.join(&root, "AWSLogs"))
+                Some(layout.lister.join(&root, "AWSLogs"))
             }
             Some(p) if p == segments.len() - 1 => Some(root.clone()),
             Some(p) => {
-                let below: Vec<&str> = segments[p + 1..].to_vec();
-                match below.as_slice() {
+                let region =
+                    |organization: Option<&str>, account: &str, region: &str| RegionFolder {
+                        organization: organization.map(str::to_string),
+                        account: account.to_string(),
+                        region: region.to_string(),
+                        prefix: root.clone(),
+                    };
+                match segments[p + 1..] {
                     [org] if is_organization_id(org) => {
-                        let (prefix, found) = level(root.clone()).await?;
-                        let found = record(prefix, found, &mut stats, &mut levels);
+                        let found = layout.level(&root, &mut stats).await?;
                         for account in found.folders.iter().filter(|a| is_account_id(a)) {
-                            accounts.push((
-                                Some(org.to_string()),
-                                account.clone(),
-                                lister.join(&root, account),
-                            ));
+                            let prefix = layout.lister.join(&root, account);
+                            accounts.push((Some(org.to_string()), account.clone(), prefix));
                         }
-                        None
                     }
                     [org, account] | [org, account, "CloudTrail"]
                         if is_organization_id(org) && is_account_id(account) =>
                     {
                         let prefix = segments[..p + 3].join("/");
                         accounts.push((Some(org.to_string()), account.to_string(), prefix));
-                        None
                     }
                     [account] | [account, "CloudTrail"] if is_account_id(account) => {
                         let prefix = segments[..p + 2].join("/");
                         accounts.push((None, account.to_string(), prefix));
-                        None
                     }
-                    [org, account, "CloudTrail", region]
+                    [org, account, "CloudTrail", name]
                         if is_organization_id(org) && is_account_id(account) =>
                     {
-                        regions.push(RegionFolder {
-                            organization: Some(org.to_string()),
-                            account: account.to_string(),
-                            region: region.to_string(),
-                            prefix: root.clone(),
-                        });
-                        None
+                        layout.regions.push(region(Some(org), account, name));
                     }
-                    [account, "CloudTrail", region] if is_account_id(account) => {
-                        regions.push(RegionFolder {
-                            organization: None,
-                            account: account.to_string(),
-                            region: region.to_string(),
-                            prefix: root.clone(),
-                        });
-                        None
+                    [account, "CloudTrail", name] if is_account_id(account) => {
+                        layout.regions.push(region(None, account, name));
                     }
                     _ => return Ok(None),
                 }
+                None
             }
         };
         if let Some(aws_logs) = aws_logs {
-            let (prefix, found) = level(aws_logs.clone()).await?;
-            let found = record(prefix, found, &mut stats, &mut levels);
+            let found = layout.level(&aws_logs, &mut stats).await?;
             for folder in &found.folders {
-                let path = lister.join(&aws_logs, folder);
+                let path = layout.lister.join(&aws_logs, folder);
                 if is_account_id(folder) {
                     accounts.push((None, folder.clone(), path));
                 } else if is_organization_id(folder) {
-                    let (prefix, members) = level(path.clone()).await?;
-                    let members = record(prefix, members, &mut stats, &mut levels);
+                    let members = layout.level(&path, &mut stats).await?;
                     for account in members.folders.iter().filter(|a| is_account_id(a)) {
-                        accounts.push((
-                            Some(folder.clone()),
-                            account.clone(),
-                            lister.join(&path, account),
-                        ));
+                        let prefix = layout.lister.join(&path, account);
+                        accounts.push((Some(folder.clone()), account.clone(), prefix));
                     }
                 }
             }
         }
         for (organization, account, prefix) in accounts {
-            let trail = lister.join(&prefix, "CloudTrail");
-            let (listed, found) = match level(trail.clone()).await {
-                Ok(found) => found,
-                // An account folder without CloudTrail logs (Config, VPC flow logs, ...).
-                Err(_) => continue,
+            let trail = layout.lister.join(&prefix, "CloudTrail");
+            // An account folder without CloudTrail logs (Config, VPC flow logs, ...).
+            let Ok(found) = layout.level(&trail, &mut stats).await else {
+                continue;
             };
-            let found = record(listed, found, &mut stats, &mut levels);
             for region in &found.folders {
-                regions.push(RegionFolder {
+                layout.regions.push(RegionFolder {
                     organization: organization.clone(),
                     account: account.clone(),
                     region: region.clone(),
-                    prefix: lister.join(&trail, region),
+                    prefix: layout.lister.join(&trail, region),
                 });
             }
         }
-        Ok(Some(Layout {
-            root,
-            regions,
-            lister,
-            levels: Mutex::new(levels),
-            discovery: stats,
-        }))
+        layout.discovery = stats;
+        Ok(Some(layout))
     }
 
     async fn level(&self, prefix: &str, stats: &mut ListingStats) -> Result<Level> {
@@ -315,10 +282,7 @@ impl Layout {
             regions_total: self.regions.len(),
             ..Selection::default()
         };
-        let latest = constraints
-            .until
-            .map(|u| u.saturating_add(late_delivery_micros));
-        let earliest = constraints.since.map(|s| s.saturating_sub(60_000_000));
+        let (earliest, latest) = delivery_window(constraints, late_delivery_micros);
         let first_day = earliest.and_then(day_of);
         let last_day = latest.and_then(day_of);
         for region in &self.regions {
@@ -418,14 +382,9 @@ impl Layout {
                                 .rsplit(['/', '\\'])
                                 .next()
                                 .unwrap_or_default();
-                            let keep = match delivery_stamp(name) {
-                                // Minute precision: a stamp covers the minute after it.
-                                Some(delivered) => {
-                                    earliest.is_none_or(|e| delivered >= e)
-                                        && latest.is_none_or(|l| delivered <= l)
-                                }
-                                None => true,
-                            };
+                            let keep = delivery_stamp(name).is_none_or(|delivered| {
+                                delivered_in_window(delivered, constraints, late_delivery_micros)
+                            });
                             if keep {
                                 selection.objects.push(object);
                             } else {
@@ -470,6 +429,32 @@ impl Layout {
         }
         Ok((objects, stats))
     }
+}
+
+/// The delivery times a file must have to hold events meeting `constraints`: a file
+/// holds only events from before its delivery, and is delivered at most
+/// `late_delivery_micros` after them. The stamp in its name is the delivery minute, so
+/// the lower bound gives a minute's grace.
+fn delivery_window(
+    constraints: &Constraints,
+    late_delivery_micros: i64,
+) -> (Option<i64>, Option<i64>) {
+    (
+        constraints.since.map(|s| s.saturating_sub(60_000_000)),
+        constraints
+            .until
+            .map(|u| u.saturating_add(late_delivery_micros)),
+    )
+}
+
+/// Whether a file delivered at `delivered` can hold events meeting `constraints`.
+pub(crate) fn delivered_in_window(
+    delivered: i64,
+    constraints: &Constraints,
+    late_delivery_micros: i64,
+) -> bool {
+    let (earliest, latest) = delivery_window(constraints, late_delivery_micros);
+    earliest.is_none_or(|e| delivered >= e) && latest.is_none_or(|l| delivered <= l)
 }
 
 fn day_of(micros: i64) -> Option<NaiveDate> {

@@ -163,13 +163,7 @@ fn micros(value: &ScalarValue) -> Option<i64> {
         ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1_000_000),
         ScalarValue::TimestampNanosecond(Some(v), _) => Some(v.div_euclid(1_000)),
         ScalarValue::Date32(Some(days)) => i64::from(*days).checked_mul(86_400_000_000),
-        other => {
-            let text = text(other)?;
-            if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-                return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
-            }
-            trailsql_decode::parse_timestamp_micros(&text)
-        }
+        other => trailsql_decode::parse_date_or_timestamp_micros(&text(other)?),
     }
 }
 

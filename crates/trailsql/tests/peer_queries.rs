@@ -32,32 +32,29 @@ struct PeerQuery {
 fn peer_queries(corpus: &Path) -> Vec<PeerQuery> {
     let peers = corpus.join("peer-queries");
     let mut queries = Vec::new();
-    let athena = std::fs::read_to_string(peers.join("aws-athena-user-guide/cloudtrail-logs.md"))
-        .unwrap()
-        .replace("\\_", "_")
-        .replace("\\*", "*");
-    for (i, sql) in markdown_queries(&athena, "cloudtrail_logs")
-        .into_iter()
-        .enumerate()
-    {
-        queries.push(PeerQuery {
-            source: format!("athena-user-guide#{i}"),
-            sql: sql.replace("cloudtrail_logs", "cloudtrail"),
-        });
-    }
-    let lake =
-        std::fs::read_to_string(peers.join("aws-cloudtrail-user-guide/query-lake-examples.md"))
+    // The AWS guides, as markdown: their SQL blocks that read the guide's table name.
+    for (page, table, source) in [
+        (
+            "aws-athena-user-guide/cloudtrail-logs.md",
+            "cloudtrail_logs",
+            "athena-user-guide",
+        ),
+        (
+            "aws-cloudtrail-user-guide/query-lake-examples.md",
+            "event_data_store_ID",
+            "cloudtrail-lake-examples",
+        ),
+    ] {
+        let text = std::fs::read_to_string(peers.join(page))
             .unwrap()
             .replace("\\_", "_")
             .replace("\\*", "*");
-    for (i, sql) in markdown_queries(&lake, "event_data_store_ID")
-        .into_iter()
-        .enumerate()
-    {
-        queries.push(PeerQuery {
-            source: format!("cloudtrail-lake-examples#{i}"),
-            sql: sql.replace("event_data_store_ID", "cloudtrail"),
-        });
+        for (i, sql) in markdown_queries(&text, table).into_iter().enumerate() {
+            queries.push(PeerQuery {
+                source: format!("{source}#{i}"),
+                sql: sql.replace(table, "cloudtrail"),
+            });
+        }
     }
     let invictus =
         std::fs::read_to_string(peers.join("invictus-aws/source_files_queries.yaml")).unwrap();

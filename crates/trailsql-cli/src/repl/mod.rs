@@ -146,7 +146,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, start: Start) -> Result<ExitCode> 
         );
     }
 
-    let mut buffer = String::new();
+    let mut buffer = InputBuffer::default();
     loop {
         let prompt = if buffer.is_empty() {
             session.prompt()
@@ -162,16 +162,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, start: Start) -> Result<ExitCode> 
             Err(ReadlineError::Eof) => break,
             Err(error) => return Err(error.into()),
         };
-        if buffer.is_empty() && line.trim().is_empty() {
+        let Some(input) = buffer.push_line(&line) else {
             continue;
-        }
-        buffer.push_str(&line);
-        buffer.push('\n');
-        let is_meta = buffer.trim_start().starts_with('.');
-        if !is_meta && !crate::script::ends_statement(&buffer) {
-            continue;
-        }
-        let input = std::mem::take(&mut buffer);
+        };
         if interactive {
             let _ = editor.add_history_entry(input.trim());
             if let Some(path) = &history {
@@ -190,6 +183,38 @@ pub fn run(runtime: &tokio::runtime::Runtime, start: Start) -> Result<ExitCode> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Gathers lines into inputs: a meta-command is one line; a statement runs to the `;`
+/// that ends it, outside quotes and comments.
+#[derive(Debug, Default)]
+struct InputBuffer(String);
+
+impl InputBuffer {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Adds a line; returns the input it completes, if any.
+    fn push_line(&mut self, line: &str) -> Option<String> {
+        if self.0.is_empty() && line.trim().is_empty() {
+            return None;
+        }
+        self.0.push_str(line);
+        self.0.push('\n');
+        let is_meta = self.0.trim_start().starts_with('.');
+        (is_meta || crate::script::ends_statement(&self.0)).then(|| std::mem::take(&mut self.0))
+    }
+
+    /// What is left when input ends, if it is more than blank.
+    fn rest(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.0);
+        (!rest.trim().is_empty()).then_some(rest)
+    }
 }
 
 fn home() -> Option<PathBuf> {
@@ -234,25 +259,13 @@ impl Session {
     /// Runs a file's worth of statements and commands; false when any failed.
     fn run_text(&mut self, text: &str, editor: &mut Editor<ReplHelper, FileHistory>) -> bool {
         let mut ok = true;
-        let mut buffer = String::new();
-        for line in text.lines() {
-            if buffer.is_empty() && line.trim().is_empty() {
-                continue;
-            }
-            if buffer.is_empty() && line.trim_start().starts_with('.') {
-                let (done, _) = self.run_input(line.trim(), editor);
-                ok &= done;
-                continue;
-            }
-            buffer.push_str(line);
-            buffer.push('\n');
-            if crate::script::ends_statement(&buffer) {
-                let (done, _) = self.run_input(std::mem::take(&mut buffer).trim(), editor);
-                ok &= done;
-            }
-        }
-        if !buffer.trim().is_empty() {
-            let (done, _) = self.run_input(buffer.trim(), editor);
+        let mut buffer = InputBuffer::default();
+        let inputs = text.lines().filter_map(|line| buffer.push_line(line));
+        let mut inputs: Vec<String> = inputs.collect();
+        // A file's last statement needs no `;`.
+        inputs.extend(buffer.rest());
+        for input in inputs {
+            let (done, _) = self.run_input(input.trim(), editor);
             ok &= done;
         }
         ok

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::array::{Array, TimestampMicrosecondArray};
 
 use super::header::{Expect, SavedQuery};
-use super::run::{CheckOptions, Outcome, compare_csv, run_query};
+use super::run::{CheckOptions, Outcome, compare_csv, csv_row_count, run_query};
 use crate::{Engine, EngineOptions};
 
 /// Settings of a fixture test run.
@@ -156,11 +156,7 @@ async fn run_case(
             return case;
         }
     };
-    let expected_rows = expected_text
-        .lines()
-        .skip(1)
-        .filter(|l| !l.is_empty())
-        .count() as u64;
+    let expected_rows = csv_row_count(&expected_text);
     case.firing = match &query.expect {
         Expect::ResultsFile(_) => expected_rows > 0,
         expect => expect.holds_for(expected_rows) == Some(false),

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use trailsql_decode::parse_date_or_timestamp_micros;
+
 use super::header::{SavedQuery, placeholders};
 
 /// The kind of value a parameter holds, decided by its default.
@@ -31,15 +33,6 @@ fn duration_micros(value: &str) -> Option<i64> {
     count.checked_mul(seconds)?.checked_mul(1_000_000)
 }
 
-/// An ISO-8601 date (`2024-01-07`, midnight UTC) or time as microseconds.
-fn absolute_micros(value: &str) -> Option<i64> {
-    let value = value.trim();
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
-    }
-    trailsql_decode::parse_timestamp_micros(value)
-}
-
 fn is_number(value: &str) -> bool {
     let digits = value.strip_prefix('-').unwrap_or(value);
     let mut parts = digits.splitn(2, '.');
@@ -51,7 +44,7 @@ fn is_number(value: &str) -> bool {
 }
 
 fn kind_of(value: &str) -> Kind {
-    if duration_micros(value).is_some() || absolute_micros(value).is_some() {
+    if duration_micros(value).is_some() || parse_date_or_timestamp_micros(value).is_some() {
         Kind::Time
     } else if is_number(value) {
         Kind::Number
@@ -74,13 +67,8 @@ pub fn literal(value: &str, default: &str, now_micros: i64) -> Result<String, St
     let value = value.trim();
     match kind_of(default) {
         Kind::Time => {
-            let micros = match duration_micros(value) {
-                Some(ago) => now_micros.checked_sub(ago),
-                None => absolute_micros(value),
-            };
-            micros.and_then(timestamp_literal).ok_or_else(|| {
-                format!("`{value}` is not a duration (7d, 24h, 30m) or an ISO-8601 date or time")
-            })
+            let micros = parse_time(value, now_micros)?;
+            timestamp_literal(micros).ok_or_else(|| format!("`{value}` is out of range"))
         }
         Kind::Number if is_number(value) => Ok(value.to_string()),
         Kind::Number => Err(format!("`{value}` is not a number")),
@@ -93,7 +81,7 @@ pub fn literal(value: &str, default: &str, now_micros: i64) -> Result<String, St
 pub fn parse_time(value: &str, now_micros: i64) -> Result<i64, String> {
     match duration_micros(value) {
         Some(ago) => now_micros.checked_sub(ago),
-        None => absolute_micros(value),
+        None => parse_date_or_timestamp_micros(value),
     }
     .ok_or_else(|| {
         format!("`{value}` is not a duration (7d, 24h, 30m) or an ISO-8601 date or time")

@@ -179,6 +179,15 @@ fn multiset_minus(a: &[String], b: &[String]) -> Vec<String> {
     out
 }
 
+/// Rows of a CSV result after its header (a quoted newline stays inside its row).
+pub(super) fn csv_row_count(text: &str) -> u64 {
+    csv_records(text)
+        .iter()
+        .skip(1)
+        .filter(|r| !r.is_empty())
+        .count() as u64
+}
+
 /// Splits CSV text into records, keeping quoted newlines inside their record.
 fn csv_records(text: &str) -> Vec<String> {
     let mut records = Vec::new();
@@ -216,5 +225,6 @@ mod tests {
         assert!(diff.contains("unexpected row: 3"), "{diff}");
         // An empty result without a schema matches a header-only expectation.
         assert_eq!(compare_csv("a,b\n", ""), None);
+        assert_eq!(super::csv_row_count(expected), 3);
     }
 }
