@@ -129,8 +129,8 @@ fn skip_mode_reports_counts_on_stderr() {
         None,
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output), "n\n4\n");
-    insta::assert_snapshot!(stderr(&output), @"note: skipped 3 file(s) without events, 3 unreadable file(s), 1 bad record(s) (--stats for details)");
+    assert_eq!(stdout(&output), "n\n6\n");
+    insta::assert_snapshot!(stderr(&output), @"note: skipped 3 file(s) without events, 3 bad file(s), 1 bad record(s) (--stats for details)");
 }
 
 #[test]

@@ -10,13 +10,13 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
-use serde_json::value::RawValue;
+
 
 use crate::derive::IdentityView;
 use crate::envelope::{self, FileSummary};
 use crate::error::{DecodeError, FieldError};
 use crate::inflate;
-use crate::json::{self, Kind, ObjectFields};
+use crate::json::{self, Kind, ObjectFields, Raw};
 use crate::schema::{
     CloudTrailSchema, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES, TOP_FIELDS,
     resource_fields,
@@ -94,6 +94,9 @@ pub struct CloudTrailDecoder {
     identity_tree: KeyTree,
     tls_index: HashMap<String, usize>,
     request_parameter_columns: HashMap<String, usize>,
+    /// The top-level slot of the key seen at each position of the last record: records
+    /// of one producer keep their key order, so this usually answers without hashing.
+    key_order: Vec<Option<usize>>,
     options: DecoderOptions,
 }
 
@@ -107,6 +110,8 @@ struct ProjectedColumn {
 
 #[derive(Default, Clone, Copy)]
 struct Needs {
+    /// Any column reads the record itself (not only the file's name and place).
+    fields: bool,
     identity: bool,
     tls: bool,
     request_parameters: bool,
@@ -215,11 +220,11 @@ impl KeyTree {
 
 /// The raw values of one record, sorted into the places the columns read from.
 struct RecordView<'a> {
-    top: Vec<Option<&'a RawValue>>,
-    unmapped: Vec<(Cow<'a, str>, &'a RawValue)>,
-    identity: Vec<Option<&'a RawValue>>,
+    top: Vec<Option<Raw<'a>>>,
+    unmapped: Vec<(Cow<'a, str>, Raw<'a>)>,
+    identity: Vec<Option<Raw<'a>>>,
     has_session_context: bool,
-    tls: Vec<Option<&'a RawValue>>,
+    tls: Vec<Option<Raw<'a>>>,
     request_parameters: HashMap<usize, Option<Cow<'a, str>>>,
 }
 
@@ -239,6 +244,12 @@ impl CloudTrailDecoder {
         let mut needs = Needs::default();
         let mut request_parameter_columns = HashMap::new();
         for (position, spec) in specs.iter().enumerate() {
+            needs.fields |= !matches!(
+                spec.source,
+                Source::Derived(
+                    Derived::LogFile | Derived::LogAccount | Derived::LogRegion | Derived::LogDate
+                )
+            );
             match &spec.source {
                 Source::Identity(_) => needs.identity = true,
                 Source::Derived(
@@ -293,6 +304,7 @@ impl CloudTrailDecoder {
             identity_tree,
             tls_index,
             request_parameter_columns,
+            key_order: Vec::new(),
             options,
         }
     }
@@ -328,7 +340,8 @@ impl CloudTrailDecoder {
         let mut rows = 0;
         let mut skipped = 0;
         let mut record_errors = Vec::new();
-        let walked = envelope::walk_records(file, &bytes, &mut |index, fields| {
+        let fields_needed = self.needs.fields;
+        let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, fields| {
             match self.append_record(&place, fields) {
                 Ok(()) => rows += 1,
                 Err(error) => {
@@ -409,7 +422,25 @@ impl CloudTrailDecoder {
         Ok(())
     }
 
-    fn view<'a>(&self, fields: &ObjectFields<'a>) -> Result<RecordView<'a>, FieldError> {
+    fn top_slot(&mut self, position: usize, key: &str) -> Option<usize> {
+        if let Some(Some(slot)) = self.key_order.get(position)
+            && TOP_FIELDS[*slot].key == key
+        {
+            return Some(*slot);
+        }
+        let slot = self
+            .top_index
+            .get(key)
+            .or_else(|| self.top_index.get(&key.to_ascii_lowercase()))
+            .copied();
+        if self.key_order.len() <= position {
+            self.key_order.resize(position + 1, None);
+        }
+        self.key_order[position] = slot;
+        slot
+    }
+
+    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> Result<RecordView<'a>, FieldError> {
         let mut view = RecordView {
             top: vec![None; TOP_FIELDS.len()],
             unmapped: Vec::new(),
@@ -418,13 +449,9 @@ impl CloudTrailDecoder {
             tls: Vec::new(),
             request_parameters: HashMap::new(),
         };
-        for (key, raw) in &fields.0 {
-            let slot = self
-                .top_index
-                .get(key.as_ref())
-                .or_else(|| self.top_index.get(&key.to_ascii_lowercase()));
-            match slot {
-                Some(&i) if view.top[i].is_none() => view.top[i] = Some(*raw),
+        for (position, (key, raw)) in fields.0.iter().enumerate() {
+            match self.top_slot(position, key) {
+                Some(i) if view.top[i].is_none() => view.top[i] = Some(*raw),
                 // Unknown keys and repeated keys are kept, never dropped.
                 _ => view.unmapped.push((key.clone(), *raw)),
             }
@@ -433,7 +460,7 @@ impl CloudTrailDecoder {
             view.identity = vec![None; IDENTITY_LEAVES.len()];
             if let Some(identity) = view.top[USER_IDENTITY_SLOT].and_then(json::object) {
                 view.has_session_context = identity.0.iter().any(|(k, v)| {
-                    k.eq_ignore_ascii_case("sessionContext") && json::kind(v) == Kind::Object
+                    k.eq_ignore_ascii_case("sessionContext") && json::kind(*v) == Kind::Object
                 });
                 collect_leaves(&self.identity_tree, &identity, &mut view.identity);
             }
@@ -485,14 +512,14 @@ fn request_parameters_slot() -> usize {
     slot_of("requestParameters")
 }
 
-fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Option<&'a RawValue>]) {
+fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Option<Raw<'a>>]) {
     for (key, raw) in &object.0 {
         match tree.get(key) {
             Some(KeyNode::Leaf(i)) => {
-                out[*i].get_or_insert(raw);
+                out[*i].get_or_insert(*raw);
             }
             Some(KeyNode::Branch(subtree)) => {
-                if let Some(child) = json::object(raw) {
+                if let Some(child) = json::object(*raw) {
                     collect_leaves(subtree, &child, out);
                 }
             }
@@ -516,15 +543,15 @@ pub(crate) fn flatten<'a>(
         name.push_str(prefix);
         name.push('_');
         name.extend(key.chars().map(|c| c.to_ascii_lowercase()));
-        if json::kind(raw) == Kind::Object
+        if json::kind(*raw) == Kind::Object
             && depth + 1 < MAX_FLATTEN_DEPTH
-            && let Some(child) = json::object(raw)
+            && let Some(child) = json::object(*raw)
             && !child.0.is_empty()
         {
             flatten(&child, &name, depth + 1, leaf);
             continue;
         }
-        leaf(&name, json::text(raw));
+        leaf(&name, json::text(*raw));
     }
 }
 
@@ -564,7 +591,7 @@ fn cell<'a>(
 }
 
 fn convert<'a>(
-    raw: &'a RawValue,
+    raw: Raw<'a>,
     column_type: ColumnType,
     field: impl Fn() -> String,
 ) -> Result<Cell<'a>, FieldError> {
@@ -637,7 +664,7 @@ fn resource_entry<'a>(object: &ObjectFields<'a>) -> ResourceEntry<'a> {
             }
         };
         if entry[slot].is_none() {
-            entry[slot] = json::text(raw);
+            entry[slot] = json::text(*raw);
         } else {
             unmapped.push((key.clone(), *raw));
         }
@@ -648,7 +675,7 @@ fn resource_entry<'a>(object: &ObjectFields<'a>) -> ResourceEntry<'a> {
     entry
 }
 
-fn unmapped_cell<'a>(unmapped: &[(Cow<'_, str>, &RawValue)]) -> Cell<'a> {
+fn unmapped_cell<'a>(unmapped: &[(Cow<'_, str>, Raw<'_>)]) -> Cell<'a> {
     if unmapped.is_empty() {
         return Cell::Null;
     }

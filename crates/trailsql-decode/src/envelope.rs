@@ -3,10 +3,8 @@
 
 use std::fmt;
 
-use serde_json::value::RawValue;
-
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::json::{self, Kind, ObjectFields};
+use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 
 /// The envelope a file's records were found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,10 +91,12 @@ pub(crate) type RecordSink<'s> =
     dyn for<'r> FnMut(usize, &ObjectFields<'r>) -> Result<(), DecodeError> + 's;
 
 /// Walks the records of one inflated file, calling `sink` with each record's index and
-/// fields in file order.
+/// fields in file order. With `fields_needed` false, records in a `Records` array are
+/// only checked and counted, and `sink` gets no fields.
 pub(crate) fn walk_records(
     file: &str,
     bytes: &[u8],
+    fields_needed: bool,
     sink: &mut RecordSink<'_>,
 ) -> Result<FileSummary, DecodeError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -105,6 +105,8 @@ pub(crate) fn walk_records(
     };
     let mut walker = Walker {
         file,
+        bytes,
+        fields_needed,
         sink,
         summary: FileSummary::default(),
     };
@@ -115,32 +117,28 @@ pub(crate) fn walk_records(
             .push(SkipReason::NotJson(describe_start(&bytes[first..])));
         return Ok(walker.summary);
     }
-    let items = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
-    let mut count = 0;
-    for item in items {
-        let item = match item {
-            Ok(item) => item,
-            Err(error) => {
-                let record =
-                    json::records_before_error(bytes)
-                        .or((count > 0 || walker.summary.records > 0)
-                            .then_some(walker.summary.records));
-                return Err(DecodeError::json(file, record, &error));
-            }
-        };
-        count += 1;
-        let top_level_shape = if count > 1 {
-            Some(Envelope::Ndjson)
-        } else {
-            None
-        };
-        walker.item(item, true)?;
-        if let Some(shape) = top_level_shape {
-            walker.note(shape);
+    // Records decode up to the first invalid UTF-8 byte, which then fails its record.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
+    };
+    let mut cursor = Cursor::new(text);
+    let mut items = 0;
+    while cursor.peek().is_some() {
+        items += 1;
+        if items > 1 {
+            walker.note(Envelope::Ndjson);
         }
+        walker.top_level(&mut cursor)?;
+    }
+    if cursor.offset() < bytes.len() {
+        return Err(walker.syntax(SyntaxError {
+            offset: cursor.offset(),
+            message: "invalid UTF-8",
+        }));
     }
     // A single record object on its own is NDJSON of one line.
-    if count == 1 && walker.summary.envelopes.is_empty() && walker.summary.records == 1 {
+    if items == 1 && walker.summary.envelopes.is_empty() && walker.summary.records == 1 {
         walker.note(Envelope::Ndjson);
     }
     Ok(walker.summary)
@@ -148,8 +146,28 @@ pub(crate) fn walk_records(
 
 struct Walker<'w, 's> {
     file: &'w str,
+    bytes: &'w [u8],
+    fields_needed: bool,
     sink: &'w mut RecordSink<'s>,
     summary: FileSummary,
+}
+
+/// Either a syntax error not yet placed, or a finished decoding error.
+enum WalkError {
+    Syntax(SyntaxError),
+    Decode(DecodeError),
+}
+
+impl From<SyntaxError> for WalkError {
+    fn from(error: SyntaxError) -> Self {
+        WalkError::Syntax(error)
+    }
+}
+
+impl From<DecodeError> for WalkError {
+    fn from(error: DecodeError) -> Self {
+        WalkError::Decode(error)
+    }
 }
 
 impl Walker<'_, '_> {
@@ -159,38 +177,125 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Places a syntax error: the record it is in (the next one to be counted, once any
+    /// record has been seen) and its line and column.
+    fn syntax(&self, error: SyntaxError) -> DecodeError {
+        let record = (self.summary.records > 0).then_some(self.summary.records);
+        let (line, column) = json::line_and_column(self.bytes, error.offset);
+        let message = if error.offset >= self.bytes.len() || !self.bytes.is_ascii() {
+            // An error at the end of the valid UTF-8 prefix is the invalid byte itself.
+            match std::str::from_utf8(self.bytes) {
+                Err(utf8) if utf8.valid_up_to() == error.offset => "invalid UTF-8",
+                _ => error.message,
+            }
+        } else {
+            error.message
+        };
+        DecodeError {
+            location: crate::error::Location {
+                file: self.file.to_string(),
+                record,
+                field: None,
+            },
+            kind: DecodeErrorKind::Json {
+                line,
+                column,
+                message: message.to_string(),
+            },
+        }
+    }
+
+    fn placed(&self, error: WalkError) -> DecodeError {
+        match error {
+            WalkError::Syntax(error) => self.syntax(error),
+            WalkError::Decode(error) => error,
+        }
+    }
+
     fn record(&mut self, fields: &ObjectFields<'_>) -> Result<(), DecodeError> {
         let index = self.summary.records;
         self.summary.records += 1;
         (self.sink)(index, fields)
     }
 
-    /// One JSON value found at the top level, or inside an array at the top level.
-    fn item(&mut self, raw: &RawValue, top_level: bool) -> Result<(), DecodeError> {
-        match json::kind(raw) {
-            Kind::Array if top_level => {
-                let elements = json::array(raw).unwrap_or_default();
-                let before = self.summary.records;
-                for element in elements {
-                    self.item(element, false)?;
-                }
-                if self.summary.records > before {
-                    self.note(Envelope::Array);
-                }
-                Ok(())
+    /// One JSON value at the top level of the file.
+    fn top_level(&mut self, cursor: &mut Cursor<'_>) -> Result<(), DecodeError> {
+        let walked = match cursor.peek() {
+            Some(b'{') => self.top_object(cursor),
+            Some(b'[') => self.top_array(cursor),
+            _ => cursor
+                .value()
+                .map_err(WalkError::from)
+                .map(|raw| self.not_an_object(raw)),
+        };
+        walked.map_err(|error| self.placed(error))
+    }
+
+    /// A top-level object: a delivery file's `{"Records":[...]}`, streamed record by
+    /// record, or any other envelope or a record on its own.
+    fn top_object(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        let mut fields = Vec::new();
+        let mut delivery = false;
+        cursor.members(|cursor, key| {
+            if key == "Records" && !delivery && cursor.peek() == Some(b'[') {
+                delivery = true;
+                self.note(Envelope::DeliveryFile);
+                return self.records_array(cursor);
             }
-            Kind::Object => {
-                let fields = json::object(raw).expect("validated object");
-                self.object(&fields)
-            }
-            other => {
-                self.summary.skipped.push(SkipReason::NotCloudTrail(format!(
-                    "a JSON {} where an object was expected",
-                    kind_name(other)
-                )));
-                Ok(())
-            }
+            fields.push((key, cursor.value()?));
+            Ok(())
+        })?;
+        if delivery {
+            return Ok(());
         }
+        Ok(self.object(&ObjectFields(fields))?)
+    }
+
+    fn records_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        cursor.elements(|cursor| {
+            if cursor.peek() != Some(b'{') {
+                let index = self.summary.records;
+                let raw = cursor.value()?;
+                return Err(crate::error::FieldError::wrong_type(
+                    "Records[]",
+                    "a JSON object",
+                    raw.get(),
+                )
+                .at(self.file, index)
+                .into());
+            }
+            let fields = if self.fields_needed {
+                cursor.object_fields()?
+            } else {
+                cursor.value()?;
+                ObjectFields::default()
+            };
+            Ok(self.record(&fields)?)
+        })
+    }
+
+    fn top_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        let before = self.summary.records;
+        cursor.elements(|cursor| {
+            if cursor.peek() == Some(b'{') {
+                let fields = cursor.object_fields()?;
+                return Ok(self.object(&fields)?);
+            }
+            let raw = cursor.value()?;
+            self.not_an_object(raw);
+            Ok::<_, WalkError>(())
+        })?;
+        if self.summary.records > before {
+            self.note(Envelope::Array);
+        }
+        Ok(())
+    }
+
+    fn not_an_object(&mut self, raw: Raw<'_>) {
+        self.summary.skipped.push(SkipReason::NotCloudTrail(format!(
+            "a JSON {} where an object was expected",
+            kind_name(json::kind(raw))
+        )));
     }
 
     fn object(&mut self, fields: &ObjectFields<'_>) -> Result<(), DecodeError> {
@@ -246,7 +351,7 @@ impl Walker<'_, '_> {
         if let Some(events) = fields.get("Events").and_then(json::array)
             && events
                 .iter()
-                .any(|e| json::object(e).is_some_and(|e| e.has("CloudTrailEvent")))
+                .any(|e| json::object(*e).is_some_and(|e| e.has("CloudTrailEvent")))
         {
             for event in events {
                 let embedded = json::object(event).and_then(|e| e.get("CloudTrailEvent"));
@@ -279,7 +384,7 @@ impl Walker<'_, '_> {
     /// A record carried as a JSON string inside another document.
     fn embedded(
         &mut self,
-        raw: Option<&RawValue>,
+        raw: Option<Raw<'_>>,
         envelope: Envelope,
         field: &str,
     ) -> Result<(), DecodeError> {
@@ -294,11 +399,31 @@ impl Walker<'_, '_> {
                 )
                 .at(self.file, index)
             })?;
-        let record: ObjectFields = serde_json::from_str(&text).map_err(|error| {
-            let mut err = DecodeError::json(self.file, Some(index), &error);
-            err.location.field = Some(field.to_string());
-            err
-        })?;
+        let mut cursor = Cursor::new(&text);
+        let record = cursor
+            .object_fields()
+            .and_then(|record| match cursor.peek() {
+                None => Ok(record),
+                Some(_) => Err(SyntaxError {
+                    offset: cursor.offset(),
+                    message: "trailing characters",
+                }),
+            })
+            .map_err(|error| {
+                let (line, column) = json::line_and_column(text.as_bytes(), error.offset);
+                DecodeError {
+                    location: crate::error::Location {
+                        file: self.file.to_string(),
+                        record: Some(index),
+                        field: Some(field.to_string()),
+                    },
+                    kind: DecodeErrorKind::Json {
+                        line,
+                        column,
+                        message: error.message.to_string(),
+                    },
+                }
+            })?;
         self.note(envelope);
         self.record(&record)
     }

@@ -66,29 +66,6 @@ impl DecodeError {
             kind,
         }
     }
-
-    pub(crate) fn json(file: &str, record: Option<usize>, error: &serde_json::Error) -> Self {
-        Self {
-            location: Location {
-                file: file.to_string(),
-                record,
-                field: None,
-            },
-            kind: DecodeErrorKind::Json {
-                line: error.line(),
-                column: error.column(),
-                message: strip_position(&error.to_string()),
-            },
-        }
-    }
-}
-
-/// serde_json appends " at line L column C"; the location says it already.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_string(),
-        None => message.to_string(),
-    }
 }
 
 /// An error inside one record before the file and record index are known.

@@ -1,63 +1,378 @@
-//! Borrowed views of JSON: an object as `(key, raw value)` pairs, scalars read on demand.
-//! Nothing here builds a DOM; unread values stay as slices of the input.
+//! Borrowed views of JSON without a DOM. A [`Cursor`] finds where values start and end
+//! (strictly: brackets, commas, colons, literals and string ends are all checked) and
+//! hands out their text as [`Raw`] slices; objects become `(key, raw value)` pairs and
+//! scalars are read on demand. String contents are only scanned for their closing quote,
+//! with `memchr`, so values nobody asked for cost one pass and no allocation.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
-/// A string that borrows from the input when it has no escapes.
-pub(crate) struct CowStr<'a>(pub Cow<'a, str>);
+/// The text of one complete, validated JSON value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw<'a>(&'a str);
 
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CowStrVisitor;
-        impl<'de> Visitor<'de> for CowStrVisitor {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v)))
+impl<'a> Raw<'a> {
+    pub fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl fmt::Debug for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A syntax error at a byte offset of the text the cursor walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub offset: usize,
+    pub message: &'static str,
+}
+
+/// A position in JSON text.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// Which container a level of nesting is, for the first 64 levels in a bit set and in a
+/// vector beyond, so that skipping never recurses however deep the input nests.
+#[derive(Default)]
+struct Nesting {
+    depth: usize,
+    shallow: u64,
+    deep: Vec<bool>,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) {
+        if self.depth < 64 {
+            let bit = 1u64 << self.depth;
+            self.shallow = if object {
+                self.shallow | bit
+            } else {
+                self.shallow & !bit
+            };
+        } else {
+            self.deep.push(object);
+        }
+        self.depth += 1;
+    }
+
+    fn top_is_object(&self) -> bool {
+        let top = self.depth - 1;
+        if top < 64 {
+            self.shallow >> top & 1 == 1
+        } else {
+            self.deep[top - 64]
+        }
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+        if self.depth >= 64 {
+            self.deep.pop();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Expect {
+    Value,
+    /// A key, or the end of an object that has no members yet.
+    FirstKey,
+    Key,
+    /// A value, or the end of an array that has no elements yet.
+    FirstElement,
+    CommaOrEnd,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self { text, pos: 0 }
+    }
+
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn error(&self, message: &'static str) -> SyntaxError {
+        SyntaxError {
+            offset: self.pos,
+            message,
+        }
+    }
+
+    #[inline]
+    pub fn skip_ws(&mut self) {
+        let bytes = self.bytes();
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, without consuming it.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    /// Consumes `byte` (after whitespace) or fails with `message`.
+    #[inline]
+    pub fn expect(&mut self, byte: u8, message: &'static str) -> Result<(), SyntaxError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.end_or(message))
+        }
+    }
+
+    fn end_or(&self, message: &'static str) -> SyntaxError {
+        if self.pos >= self.text.len() {
+            self.error("EOF while parsing a value")
+        } else {
+            self.error(message)
+        }
+    }
+
+    /// After an opening quote: moves past the closing quote. Returns whether the string
+    /// holds escapes (and so cannot be borrowed as is).
+    #[inline]
+    fn string_tail(&mut self) -> Result<bool, SyntaxError> {
+        let bytes = self.bytes();
+        let mut escaped = false;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &bytes[self.pos.min(bytes.len())..]) {
+                None => {
+                    self.pos = bytes.len();
+                    return Err(self.error("EOF while parsing a string"));
+                }
+                Some(i) => {
+                    self.pos += i;
+                    if bytes[self.pos] == b'"' {
+                        self.pos += 1;
+                        return Ok(escaped);
+                    }
+                    // A backslash and the byte it escapes; `\uXXXX` digits need no care.
+                    escaped = true;
+                    self.pos += 2;
+                }
             }
         }
-        deserializer.deserialize_str(CowStrVisitor)
     }
+
+    /// A key or other string: its contents, unescaped only when it has escapes.
+    pub fn string(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        self.expect(b'"', "expected a string")?;
+        let start = self.pos;
+        let escaped = self.string_tail()?;
+        let quoted = &self.text[start - 1..self.pos];
+        if !escaped {
+            return Ok(Cow::Borrowed(&quoted[1..quoted.len() - 1]));
+        }
+        unescape(quoted).ok_or(SyntaxError {
+            offset: start,
+            message: "invalid escape in a string",
+        })
+    }
+
+    fn literal(&mut self, word: &'static str) -> Result<(), SyntaxError> {
+        if self.bytes()[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("expected a value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<(), SyntaxError> {
+        let bytes = self.bytes();
+        let start = self.pos;
+        if bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        if !bytes.get(self.pos).is_some_and(u8::is_ascii_digit) {
+            return Err(self.error("invalid number"));
+        }
+        while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        let text = &bytes[start..self.pos];
+        let last = text[text.len() - 1];
+        if !last.is_ascii_digit() {
+            return Err(self.error("invalid number"));
+        }
+        Ok(())
+    }
+
+    /// Moves past one complete value and returns its text. Nested values are walked
+    /// iteratively, so depth costs memory of one bit per level, never stack.
+    pub fn value(&mut self) -> Result<Raw<'a>, SyntaxError> {
+        self.skip_ws();
+        let start = self.pos;
+        let mut nesting = Nesting::default();
+        let mut expect = Expect::Value;
+        loop {
+            self.skip_ws();
+            let Some(&byte) = self.bytes().get(self.pos) else {
+                return Err(self.error("EOF while parsing a value"));
+            };
+            let expect_before = expect;
+            match expect {
+                Expect::Value | Expect::FirstElement => {
+                    expect = Expect::CommaOrEnd;
+                    if matches!(expect_before, Expect::FirstElement) && byte == b']' {
+                        self.pos += 1;
+                        nesting.pop();
+                    } else {
+                        match byte {
+                            b'"' => {
+                                self.pos += 1;
+                                self.string_tail()?;
+                            }
+                            b'{' => {
+                                self.pos += 1;
+                                nesting.push(true);
+                                expect = Expect::FirstKey;
+                                continue;
+                            }
+                            b'[' => {
+                                self.pos += 1;
+                                nesting.push(false);
+                                expect = Expect::FirstElement;
+                                continue;
+                            }
+                            b't' => self.literal("true")?,
+                            b'f' => self.literal("false")?,
+                            b'n' => self.literal("null")?,
+                            b'-' | b'0'..=b'9' => self.number()?,
+                            _ => return Err(self.error("expected a value")),
+                        }
+                    }
+                }
+                Expect::FirstKey | Expect::Key => {
+                    if matches!(expect, Expect::FirstKey) && byte == b'}' {
+                        self.pos += 1;
+                        nesting.pop();
+                        expect = Expect::CommaOrEnd;
+                    } else if byte == b'"' {
+                        self.pos += 1;
+                        self.string_tail()?;
+                        self.expect(b':', "expected `:`")?;
+                        expect = Expect::Value;
+                        continue;
+                    } else {
+                        return Err(self.error("expected a key"));
+                    }
+                }
+                Expect::CommaOrEnd => {
+                    let object = nesting.top_is_object();
+                    match byte {
+                        b',' => {
+                            self.pos += 1;
+                            expect = if object { Expect::Key } else { Expect::Value };
+                            continue;
+                        }
+                        b'}' if object => {
+                            self.pos += 1;
+                            nesting.pop();
+                        }
+                        b']' if !object => {
+                            self.pos += 1;
+                            nesting.pop();
+                        }
+                        _ if object => return Err(self.error("expected `,` or `}`")),
+                        _ => return Err(self.error("expected `,` or `]`")),
+                    }
+                }
+            }
+            if nesting.depth == 0 {
+                return Ok(Raw(&self.text[start..self.pos]));
+            }
+        }
+    }
+
+    /// Walks the members of an object, calling `member` with each key; `member` must
+    /// consume the value (with [`Self::value`] or otherwise).
+    pub fn members<E: From<SyntaxError>>(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.expect(b'{', "expected an object")?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.string()?;
+            self.expect(b':', "expected `:`")?;
+            member(self, key)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.end_or("expected `,` or `}`").into()),
+            }
+        }
+    }
+
+    /// Walks the elements of an array, calling `element` at the start of each; `element`
+    /// must consume the value.
+    pub fn elements<E: From<SyntaxError>>(
+        &mut self,
+        mut element: impl FnMut(&mut Self) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.expect(b'[', "expected an array")?;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            element(self)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.end_or("expected `,` or `]`").into()),
+            }
+        }
+    }
+
+    /// An object's members with their values left as raw text.
+    pub fn object_fields(&mut self) -> Result<ObjectFields<'a>, SyntaxError> {
+        let mut fields = Vec::with_capacity(24);
+        self.members(|cursor, key| {
+            fields.push((key, cursor.value()?));
+            Ok::<_, SyntaxError>(())
+        })?;
+        Ok(ObjectFields(fields))
+    }
+}
+
+/// Unescapes a quoted JSON string (rare in CloudTrail: only keys and values that hold
+/// quotes, backslashes or control characters).
+fn unescape(quoted: &str) -> Option<Cow<'static, str>> {
+    serde_json::from_str::<String>(quoted).ok().map(Cow::Owned)
 }
 
 /// A JSON object's members in input order, values left unparsed.
-pub(crate) struct ObjectFields<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for ObjectFields<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = ObjectFields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    fields.push((key, value));
-                }
-                Ok(ObjectFields(fields))
-            }
-        }
-        deserializer.deserialize_map(FieldsVisitor)
-    }
-}
+#[derive(Debug, Default)]
+pub(crate) struct ObjectFields<'a>(pub Vec<(Cow<'a, str>, Raw<'a>)>);
 
 impl<'a> ObjectFields<'a> {
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, key: &str) -> Option<Raw<'a>> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
@@ -77,7 +392,7 @@ pub(crate) enum Kind {
     Object,
 }
 
-pub(crate) fn kind(raw: &RawValue) -> Kind {
+pub(crate) fn kind(raw: Raw<'_>) -> Kind {
     match raw.get().as_bytes().first() {
         Some(b'n') => Kind::Null,
         Some(b't' | b'f') => Kind::Bool,
@@ -89,35 +404,48 @@ pub(crate) fn kind(raw: &RawValue) -> Kind {
 }
 
 /// Parses a raw object; `None` when the value is not an object.
-pub(crate) fn object(raw: &RawValue) -> Option<ObjectFields<'_>> {
+pub(crate) fn object(raw: Raw<'_>) -> Option<ObjectFields<'_>> {
     if kind(raw) != Kind::Object {
         return None;
     }
-    serde_json::from_str(raw.get()).ok()
+    Cursor::new(raw.get()).object_fields().ok()
 }
 
 /// Parses a raw array into its raw elements; `None` when the value is not an array.
-pub(crate) fn array(raw: &RawValue) -> Option<Vec<&RawValue>> {
+pub(crate) fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
     if kind(raw) != Kind::Array {
         return None;
     }
-    serde_json::from_str(raw.get()).ok()
+    let mut items = Vec::new();
+    Cursor::new(raw.get())
+        .elements(|cursor| {
+            items.push(cursor.value()?);
+            Ok::<_, SyntaxError>(())
+        })
+        .ok()?;
+    Some(items)
 }
 
 /// Reads a string value; `Ok(None)` for null, `Err(())` for any other kind.
-pub(crate) fn string(raw: &RawValue) -> Result<Option<Cow<'_, str>>, ()> {
+pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ()> {
     match kind(raw) {
         Kind::Null => Ok(None),
-        Kind::String => serde_json::from_str::<CowStr>(raw.get())
-            .map(|s| Some(s.0))
-            .map_err(|_| ()),
+        Kind::String => {
+            let quoted = raw.get();
+            let inner = &quoted[1..quoted.len() - 1];
+            if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+                Ok(Some(Cow::Borrowed(inner)))
+            } else {
+                unescape(quoted).map(Some).ok_or(())
+            }
+        }
         _ => Err(()),
     }
 }
 
 /// A scalar as text in the manner of Athena's `json_extract_scalar`: strings unquoted,
 /// numbers and booleans as written, null as `None`; arrays and objects as JSON text.
-pub(crate) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
+pub(crate) fn text(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     match kind(raw) {
         Kind::Null => None,
         Kind::String => string(raw).ok().flatten(),
@@ -125,51 +453,90 @@ pub(crate) fn text(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
-/// Counts the elements of the `Records` array that parse before a syntax error, so the
-/// error can name the record it is in.
-pub(crate) fn records_before_error(bytes: &[u8]) -> Option<usize> {
-    use std::cell::Cell;
+/// The one-based line and column of a byte offset, for error messages.
+pub(crate) fn line_and_column(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    (line, before.len() - line_start + 1)
+}
 
-    struct Counting<'c>(&'c Cell<usize>);
-    impl<'de> Visitor<'de> for Counting<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an array")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq.next_element::<de::IgnoredAny>()?.is_some() {
-                self.0.set(self.0.get() + 1);
-            }
-            Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip(text: &str) -> Result<&str, SyntaxError> {
+        Cursor::new(text).value().map(Raw::get)
+    }
+
+    #[test]
+    fn values_are_skipped_whole() {
+        for text in [
+            r#"{"a":[1,2,{"b":"c\"}"}],"d":null}"#,
+            r#"[]"#,
+            r#"{}"#,
+            r#""x\\""#,
+            "-1.5e+3",
+            "true",
+            r#"[{"a":{}},[[]],"]"]"#,
+        ] {
+            assert_eq!(skip(&format!(" {text} ,rest")).unwrap(), text);
         }
     }
-    impl<'de> de::DeserializeSeed<'de> for Counting<'_> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
+
+    #[test]
+    fn malformed_values_are_errors() {
+        for text in [
+            r#"{"a" 1}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{"a":1,}"#,
+            r#"[1,]"#,
+            r#"[1 2]"#,
+            r#"{"a":[1}"#,
+            r#"{"a":tru}"#,
+            r#"{1:2}"#,
+            r#"{"a":"unterminated}"#,
+            r#"[-]"#,
+            r#"[1."#,
+            "",
+        ] {
+            assert!(skip(text).is_err(), "{text} should not parse");
         }
     }
-    struct Top<'c>(&'c Cell<usize>, &'c Cell<bool>);
-    impl<'de> Visitor<'de> for Top<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(CowStr(key)) = map.next_key::<CowStr>()? {
-                if key == "Records" {
-                    self.1.set(true);
-                    map.next_value_seed(Counting(self.0))?;
-                } else {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-            Ok(())
-        }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let depth = 100_000;
+        let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(skip(&text).unwrap().len(), 2 * depth);
+        let mixed = format!("{}1{}", r#"{"a":["#.repeat(depth), "]}".repeat(depth));
+        assert!(skip(&mixed).is_ok());
+        let wrong = format!("{}{}", "[".repeat(100), "}".repeat(100));
+        assert!(skip(&wrong).is_err());
     }
-    let count = Cell::new(0);
-    let in_records = Cell::new(false);
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let _ = deserializer.deserialize_map(Top(&count, &in_records));
-    in_records.get().then(|| count.get())
+
+    #[test]
+    fn members_borrow_unescaped_keys() {
+        let fields = object(Raw(r#"{"a":1,"b\"c":"d"}"#)).unwrap();
+        assert!(matches!(fields.0[0].0, Cow::Borrowed("a")));
+        assert_eq!(fields.0[1].0, "b\"c");
+        assert_eq!(fields.0[1].1.get(), r#""d""#);
+    }
+
+    #[test]
+    fn strings_unescape_only_when_needed() {
+        assert!(matches!(string(Raw(r#""plain""#)), Ok(Some(Cow::Borrowed("plain")))));
+        assert_eq!(
+            string(Raw(r#""a\u00e9\n""#)).unwrap().unwrap(),
+            "a\u{e9}\n"
+        );
+        assert_eq!(string(Raw("null")), Ok(None));
+        assert_eq!(string(Raw("1")), Err(()));
+    }
+
+    #[test]
+    fn error_positions_are_lines_and_columns() {
+        assert_eq!(line_and_column(b"ab\ncd", 4), (2, 2));
+        assert_eq!(line_and_column(b"abc", 0), (1, 1));
+    }
 }

@@ -162,7 +162,7 @@ impl ScanStats {
             parts.push(format!("{items} non-event item(s)"));
         }
         if self.files_failed > 0 {
-            parts.push(format!("{} unreadable file(s)", self.files_failed));
+            parts.push(format!("{} bad file(s)", self.files_failed));
         }
         if self.records_skipped > 0 {
             parts.push(format!("{} bad record(s)", self.records_skipped));
@@ -203,7 +203,7 @@ impl fmt::Display for ScanStats {
         if self.files_failed > 0 {
             writeln!(
                 f,
-                "skipped {} file(s) that failed to decode",
+                "skipped {} file(s) that failed to decode, from the error on (whole records before it are kept)",
                 self.files_failed
             )?;
         }

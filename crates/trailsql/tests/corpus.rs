@@ -88,12 +88,13 @@ const CASES: &[Case] = &[
         files_failed: 0,
         files_without_events: 0,
     },
-    // ec2-user-data.json is malformed upstream; cloudtrail.zip is not JSON.
+    // ec2-user-data.json is malformed upstream (a missing `}` after its first record,
+    // which is whole and decodes); cloudtrail.zip is not JSON.
     Case {
         source: "cloudtrail2sightings",
         on_error: OnError::Skip,
-        records: 12,
-        events: 12,
+        records: 13,
+        events: 13,
         records_skipped: 0,
         files_failed: 1,
         files_without_events: 1,
