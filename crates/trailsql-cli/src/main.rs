@@ -137,13 +137,47 @@ struct GenerateArgs {
     start: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// A real account's mix: a long tail of read calls over 30 services and
+    /// heavy-tailed file sizes (a few KB to a few MB), as the benchmarks use.
+    #[arg(long)]
+    realistic: bool,
+    /// Choose the number of days to make about this much gzipped data (`100MB`, `1GB`);
+    /// overrides --days.
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    /// Threads writing files (the files are the same for any count).
+    #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
+    threads: usize,
+}
+
+/// `500MB`, `1GB`, `64KiB` or a plain byte count.
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 500MB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit {other:?}")),
+    };
+    Ok((number * scale) as u64)
 }
 
 fn generate(args: &GenerateArgs) -> Result<ExitCode> {
     let start = trailsql::check::parse_time(&args.start, 0)
         .map_err(anyhow::Error::msg)
         .context("--start")?;
-    let spec = trailsql::generate::TrailSpec {
+    let mut spec = trailsql::generate::TrailSpec {
         seed: args.seed,
         accounts: args
             .accounts
@@ -155,10 +189,26 @@ fn generate(args: &GenerateArgs) -> Result<ExitCode> {
         files_per_day: args.files_per_day,
         events_per_file: args.events_per_file,
         start_epoch_seconds: start / 1_000_000,
+        mix: if args.realistic {
+            trailsql::generate::Mix::Realistic
+        } else {
+            trailsql::generate::Mix::Fixture
+        },
+        varied_sizes: args.realistic,
     };
-    let files = trailsql::generate::write_trail(&args.dir, &spec)
+    if let Some(size) = args.size {
+        spec.days = trailsql::generate::days_for_size(&spec, size);
+    }
+    let written = trailsql::generate::write_trail_on(&args.dir, &spec, args.threads)
         .with_context(|| format!("cannot write under {}", args.dir.display()))?;
-    eprintln!("{files} files under {}", args.dir.join("AWSLogs").display());
+    eprintln!(
+        "{} files, {} events, {:.1} MB gzipped over {} day(s) under {}",
+        written.files,
+        written.events,
+        written.bytes as f64 / 1e6,
+        spec.days,
+        args.dir.join("AWSLogs").display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

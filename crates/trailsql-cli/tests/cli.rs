@@ -230,7 +230,7 @@ fn generate_writes_a_trail_in_the_layout_that_prunes() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stderr(&output).starts_with("32 files under"),
+        stderr(&output).starts_with("32 files, 96 events, "),
         "{}",
         stderr(&output)
     );
@@ -249,4 +249,70 @@ fn generate_writes_a_trail_in_the_layout_that_prunes() {
     let stats = stderr(&output);
     assert!(stats.contains("files pruned"), "{stats}");
     assert!(stats.contains("files: 4 listed, 4 read"), "{stats}");
+}
+
+#[test]
+fn generate_realistic_trails_to_a_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let output = trailsql(
+        &[
+            "generate",
+            &root,
+            "--realistic",
+            "--size",
+            "3MB",
+            "--accounts",
+            "1",
+            "--regions",
+            "2",
+            "--files-per-day",
+            "12",
+            "--events-per-file",
+            "200",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let note = stderr(&output);
+    let megabytes: f64 = note
+        .split_once("events, ")
+        .and_then(|(_, rest)| rest.split_once(" MB gzipped"))
+        .and_then(|(mb, _)| mb.parse().ok())
+        .unwrap_or_else(|| panic!("{note}"));
+    assert!((1.5..6.0).contains(&megabytes), "{note}");
+    let output = trailsql(
+        &[
+            &root,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(DISTINCT eventname) > 150 AS long_tail, count(DISTINCT eventsource) >= 30 AS services, \
+             count(DISTINCT useridentity_type) >= 9 AS identity_types, \
+             sum(CASE WHEN errorcode IS NOT NULL THEN 1 ELSE 0 END) * 100 / count(*) BETWEEN 1 AND 8 AS some_errors \
+             FROM cloudtrail",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "long_tail,services,identity_types,some_errors\ntrue,true,true,true\n"
+    );
+    let sizes: Vec<u64> = walk(dir.path()).iter().map(|p| p.metadata().unwrap().len()).collect();
+    let (small, large) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    assert!(large / small > 50, "file sizes vary from {small} to {large} bytes");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

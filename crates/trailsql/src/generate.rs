@@ -91,10 +91,43 @@ const AGENTS: &[&str] = &[
 /// Generates `count` events from `seed`, with times spread over `span_seconds` after
 /// `start_epoch_seconds`, in shuffled order as CloudTrail delivers them.
 pub fn events(seed: u64, count: usize, start_epoch_seconds: i64, span_seconds: i64) -> Vec<Value> {
+    events_of(Mix::Fixture, seed, count, start_epoch_seconds, span_seconds)
+}
+
+/// Which API calls generated events make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mix {
+    /// The calls the saved queries and examples look for, in stable proportions (the
+    /// bundled sample and test fixtures depend on it).
+    #[default]
+    Fixture,
+    /// As a real account: the fixture calls plus a long tail of a few hundred read calls
+    /// over 30 services, with Zipf weights, so that a third of events are tail calls.
+    Realistic,
+}
+
+fn events_of(
+    mix: Mix,
+    seed: u64,
+    count: usize,
+    start_epoch_seconds: i64,
+    span_seconds: i64,
+) -> Vec<Value> {
     let mut rng = Rng(seed);
     let total: u64 = CALLS.iter().map(|c| c.0).sum();
+    let tail = match mix {
+        Mix::Fixture => None,
+        Mix::Realistic => Some(long_tail()),
+    };
     (0..count)
         .map(|_| {
+            if let Some(tail) = tail
+                && rng.chance(33)
+            {
+                let time = start_epoch_seconds + rng.below(span_seconds.max(1) as u64) as i64;
+                let call = tail.pick(&mut rng);
+                return event(&mut rng, call, time);
+            }
             let mut roll = rng.below(total);
             let call = CALLS
                 .iter()
@@ -111,6 +144,86 @@ pub fn events(seed: u64, count: usize, start_epoch_seconds: i64, span_seconds: i
             event(&mut rng, *call, time)
         })
         .collect()
+}
+
+/// Services and the read calls of the long tail, most called first.
+const TAIL_SERVICES: &[(&str, &[&str])] = &[
+    ("ec2", &["DescribeVolumes", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeImages", "DescribeSnapshots", "DescribeNetworkInterfaces", "DescribeTags", "DescribeAddresses", "DescribeRouteTables", "DescribeLaunchTemplates", "DescribeKeyPairs"]),
+    ("s3", &["GetBucketAcl", "GetBucketPolicy", "GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption", "GetBucketTagging", "GetBucketLogging", "ListObjects", "HeadBucket", "GetBucketPublicAccessBlock"]),
+    ("iam", &["GetRole", "GetPolicy", "GetPolicyVersion", "ListAttachedRolePolicies", "ListRolePolicies", "GetUser", "ListUsers", "ListPolicies", "GetAccountSummary", "ListAccessKeys", "GetAccessKeyLastUsed"]),
+    ("lambda", &["ListFunctions20150331", "GetFunction20150331v2", "GetPolicy20150331v2", "ListTags20170331", "GetFunctionConfiguration20150331v2", "ListEventSourceMappings20150331"]),
+    ("logs", &["DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents", "GetLogEvents", "DescribeMetricFilters", "DescribeSubscriptionFilters"]),
+    ("monitoring", &["DescribeAlarms", "GetMetricData", "ListMetrics", "GetMetricStatistics", "DescribeAlarmHistory"]),
+    ("dynamodb", &["DescribeTable", "ListTables", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource"]),
+    ("ssm", &["GetParameter", "GetParameters", "DescribeInstanceInformation", "GetParametersByPath", "ListAssociations", "DescribeParameters"]),
+    ("ecr", &["GetAuthorizationToken", "DescribeRepositories", "DescribeImages", "BatchGetImage", "GetDownloadUrlForLayer", "ListImages"]),
+    ("ecs", &["DescribeServices", "DescribeTasks", "ListTasks", "DescribeClusters", "ListServices", "DescribeTaskDefinition"]),
+    ("eks", &["DescribeCluster", "ListClusters", "ListNodegroups", "DescribeNodegroup", "ListAddons"]),
+    ("rds", &["DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots", "DescribeDBParameterGroups", "ListTagsForResource"]),
+    ("sns", &["ListTopics", "GetTopicAttributes", "ListSubscriptions", "ListSubscriptionsByTopic"]),
+    ("sqs", &["GetQueueAttributes", "ListQueues", "GetQueueUrl", "ListQueueTags"]),
+    ("elasticloadbalancing", &["DescribeLoadBalancers", "DescribeTargetGroups", "DescribeTargetHealth", "DescribeListeners", "DescribeTags"]),
+    ("autoscaling", &["DescribeAutoScalingGroups", "DescribeLaunchConfigurations", "DescribeScalingActivities", "DescribePolicies"]),
+    ("cloudformation", &["DescribeStacks", "ListStacks", "DescribeStackEvents", "GetTemplate", "DescribeStackResources", "ListStackResources"]),
+    ("config", &["DescribeConfigRules", "DescribeConfigurationRecorders", "GetComplianceDetailsByConfigRule", "DescribeDeliveryChannels"]),
+    ("guardduty", &["ListDetectors", "GetDetector", "ListFindings", "GetFindings"]),
+    ("route53", &["ListHostedZones", "ListResourceRecordSets", "GetHostedZone", "GetChange"]),
+    ("cloudtrail", &["DescribeTrails", "GetTrailStatus", "LookupEvents", "GetEventSelectors", "ListTrails"]),
+    ("kms", &["DescribeKey", "ListAliases", "ListKeys", "GetKeyPolicy", "GetKeyRotationStatus", "GenerateDataKey"]),
+    ("secretsmanager", &["ListSecrets", "DescribeSecret"]),
+    ("organizations", &["DescribeOrganization", "ListAccounts", "ListRoots", "ListPolicies"]),
+    ("sso", &["ListAccountAssignments", "DescribePermissionSet", "ListPermissionSets"]),
+    ("elasticfilesystem", &["DescribeFileSystems", "DescribeMountTargets"]),
+    ("apigateway", &["GetRestApis", "GetStages", "GetResources"]),
+    ("states", &["ListStateMachines", "DescribeStateMachine", "ListExecutions"]),
+    ("events", &["ListRules", "DescribeRule", "ListTargetsByRule"]),
+    ("access-analyzer", &["ListAnalyzers", "ListFindings"]),
+];
+
+/// The long tail as weighted calls: the n-th call overall weighs 1/n.
+#[derive(Clone, Copy)]
+struct LongTail {
+    calls: &'static [(u64, &'static str, &'static str, bool)],
+    total: u64,
+}
+
+impl LongTail {
+    fn pick(&self, rng: &mut Rng) -> (u64, &'static str, &'static str, bool) {
+        let mut roll = rng.below(self.total);
+        for call in self.calls {
+            if roll < call.0 {
+                return *call;
+            }
+            roll -= call.0;
+        }
+        self.calls[0]
+    }
+}
+
+fn long_tail() -> LongTail {
+    static CALLS: std::sync::OnceLock<Vec<(u64, &'static str, &'static str, bool)>> =
+        std::sync::OnceLock::new();
+    let calls = CALLS.get_or_init(|| {
+        // Interleave services so that every service has calls near the head.
+        let longest = TAIL_SERVICES.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+        let mut ordered = Vec::new();
+        for rank in 0..longest {
+            for (service, names) in TAIL_SERVICES {
+                if let Some(name) = names.get(rank) {
+                    ordered.push((*service, *name));
+                }
+            }
+        }
+        ordered
+            .into_iter()
+            .enumerate()
+            .map(|(i, (service, name))| (100_000 / (i as u64 + 1), service, name, true))
+            .collect()
+    });
+    LongTail {
+        calls,
+        total: calls.iter().map(|c| c.0).sum(),
+    }
 }
 
 fn iso(epoch_seconds: i64) -> String {
@@ -272,6 +385,23 @@ fn request(rng: &mut Rng, name: &str, account: &str, region: &str) -> (Value, Va
             json!({"keyId": format!("arn:aws:kms:{region}:{account}:key/{}", rng.hex(32)), "pendingWindowInDays": 7}),
             Value::Null,
         ),
+        name if name.starts_with("Describe")
+            || name.starts_with("List")
+            || name.starts_with("Get") =>
+        {
+            match rng.below(4) {
+                0 => (Value::Null, Value::Null),
+                1 => (json!({"maxResults": 50 * (1 + rng.below(20))}), Value::Null),
+                2 => (
+                    json!({"maxResults": 100, "nextToken": rng.hex(48), "filters": [{"name": "tag:team", "values": [rng.pick(&["payments", "search", "platform"])]}]}),
+                    Value::Null,
+                ),
+                _ => (
+                    json!({"resourceArn": format!("arn:aws:{}:{region}:{account}:thing/{}", name.to_ascii_lowercase(), rng.hex(12))}),
+                    Value::Null,
+                ),
+            }
+        }
         _ => (Value::Null, Value::Null),
     }
 }
@@ -361,9 +491,30 @@ pub struct TrailSpec {
     pub days: usize,
     /// Delivery files per account, region and day, spread evenly over the day.
     pub files_per_day: usize,
+    /// Events in each file, or their mean when `varied_sizes` is set.
     pub events_per_file: usize,
     /// The first day, as seconds since the epoch (midnight UTC).
     pub start_epoch_seconds: i64,
+    pub mix: Mix,
+    /// Heavy-tailed file sizes, from 1/100 to 6 times `events_per_file` (log-uniform, so
+    /// the mean stays near it), as busy and quiet five-minute windows give.
+    pub varied_sizes: bool,
+}
+
+impl Default for TrailSpec {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            accounts: 3,
+            regions: 3,
+            days: 30,
+            files_per_day: 24,
+            events_per_file: 50,
+            start_epoch_seconds: 1_704_067_200,
+            mix: Mix::Fixture,
+            varied_sizes: false,
+        }
+    }
 }
 
 pub const TRAIL_ACCOUNTS: [&str; 4] = [
@@ -374,14 +525,91 @@ pub const TRAIL_ACCOUNTS: [&str; 4] = [
 ];
 pub const TRAIL_REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
 
+/// One delivery file to write.
+struct PlannedFile {
+    account: &'static str,
+    region: &'static str,
+    delivered: i64,
+    seed: u64,
+    events: usize,
+    unique: String,
+}
+
+/// What [`write_trail`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub files: usize,
+    pub events: usize,
+    pub bytes: u64,
+}
+
 /// Writes `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_
 /// <YYYYMMDDTHHmmZ>_<unique>.json.gz` files under `root`, as CloudTrail delivers them:
 /// each file holds events from the five minutes before its delivery stamp, so the first
 /// file of a day holds events of the day before. Returns the number of files written.
 pub fn write_trail(root: &std::path::Path, spec: &TrailSpec) -> std::io::Result<usize> {
+    write_trail_on(root, spec, 1).map(|w| w.files)
+}
+
+/// [`write_trail`] on `threads` threads; the files are the same whatever the count.
+pub fn write_trail_on(
+    root: &std::path::Path,
+    spec: &TrailSpec,
+    threads: usize,
+) -> std::io::Result<Written> {
+    let plan = plan_files(spec);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::io::Result<Written>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut written = Written::default();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = plan.get(i) else {
+                            return Ok(written);
+                        };
+                        written.bytes += write_file(root, spec.mix, file)?;
+                        written.files += 1;
+                        written.events += file.events;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("generator thread"))
+            .collect()
+    });
+    results.into_iter().try_fold(Written::default(), |sum, r| {
+        let r = r?;
+        Ok(Written {
+            files: sum.files + r.files,
+            events: sum.events + r.events,
+            bytes: sum.bytes + r.bytes,
+        })
+    })
+}
+
+/// The number of days that makes `spec` about `bytes` of gzipped files, from the size of
+/// a sample of its events.
+pub fn days_for_size(spec: &TrailSpec, bytes: u64) -> usize {
     use std::io::Write;
-    let mut written = 0;
+    const SAMPLE: usize = 4000;
+    let events = events_of(spec.mix, spec.seed, SAMPLE, spec.start_epoch_seconds, 300);
+    let body = serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&body).expect("writes to memory");
+    let per_event = gz.finish().expect("writes to memory").len() as f64 / SAMPLE as f64;
+    let per_day = per_event
+        * (spec.accounts * spec.regions * spec.files_per_day * spec.events_per_file) as f64;
+    ((bytes as f64 / per_day).round() as usize).max(1)
+}
+
+fn plan_files(spec: &TrailSpec) -> Vec<PlannedFile> {
+    let mut plan = Vec::new();
     let mut rng = Rng(spec.seed);
+    let mut sizes = Rng(spec.seed ^ 0x5EED_5122);
     let step = 86_400 / spec.files_per_day.max(1) as i64;
     for account in TRAIL_ACCOUNTS.iter().cycle().take(spec.accounts) {
         for region in TRAIL_REGIONS.iter().cycle().take(spec.regions) {
@@ -390,38 +618,57 @@ pub fn write_trail(root: &std::path::Path, spec: &TrailSpec) -> std::io::Result<
                     // Minute-aligned delivery a few minutes into each slot.
                     let delivered = spec.start_epoch_seconds + day * 86_400 + file * step + 180;
                     let delivered = delivered - delivered % 60;
-                    let mut events = events(rng.next(), spec.events_per_file, delivered - 300, 299);
-                    for event in &mut events {
-                        event["recipientAccountId"] = json!(account);
-                        event["awsRegion"] = json!(region);
-                    }
-                    let stamp = chrono_free_stamp(delivered);
-                    let dir = root
-                        .join("AWSLogs")
-                        .join(account)
-                        .join("CloudTrail")
-                        .join(region)
-                        .join(&stamp.0)
-                        .join(&stamp.1)
-                        .join(&stamp.2);
-                    std::fs::create_dir_all(&dir)?;
-                    let name = format!(
-                        "{account}_CloudTrail_{region}_{}_{}.json.gz",
-                        stamp.3,
-                        rng.hex(16).to_ascii_uppercase()
-                    );
-                    let body = serde_json::to_vec(&json!({ "Records": events }))
-                        .expect("generated JSON serialises");
-                    let mut gz =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    gz.write_all(&body)?;
-                    std::fs::write(dir.join(name), gz.finish()?)?;
-                    written += 1;
+                    let seed = rng.next();
+                    let unique = rng.hex(16).to_ascii_uppercase();
+                    let events = if spec.varied_sizes {
+                        let unit = sizes.below(1 << 20) as f64 / f64::from(1 << 20);
+                        let factor = (0.01f64.ln() + unit * (6.0f64.ln() - 0.01f64.ln())).exp();
+                        ((spec.events_per_file as f64 * factor).round() as usize).max(1)
+                    } else {
+                        spec.events_per_file
+                    };
+                    plan.push(PlannedFile {
+                        account,
+                        region,
+                        delivered,
+                        seed,
+                        events,
+                        unique,
+                    });
                 }
             }
         }
     }
-    Ok(written)
+    plan
+}
+
+fn write_file(root: &std::path::Path, mix: Mix, file: &PlannedFile) -> std::io::Result<u64> {
+    use std::io::Write;
+    let mut events = events_of(mix, file.seed, file.events, file.delivered - 300, 299);
+    for event in &mut events {
+        event["recipientAccountId"] = json!(file.account);
+        event["awsRegion"] = json!(file.region);
+    }
+    let stamp = chrono_free_stamp(file.delivered);
+    let dir = root
+        .join("AWSLogs")
+        .join(file.account)
+        .join("CloudTrail")
+        .join(file.region)
+        .join(&stamp.0)
+        .join(&stamp.1)
+        .join(&stamp.2);
+    std::fs::create_dir_all(&dir)?;
+    let name = format!(
+        "{}_CloudTrail_{}_{}_{}.json.gz",
+        file.account, file.region, stamp.3, file.unique
+    );
+    let body = serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&body)?;
+    let gz = gz.finish()?;
+    std::fs::write(dir.join(name), &gz)?;
+    Ok(gz.len() as u64)
 }
 
 /// (`YYYY`, `MM`, `DD`, `YYYYMMDDTHHmmZ`) of a time.
@@ -441,6 +688,41 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_397_866_591), "2014-04-19T00:16:31Z");
         assert_eq!(iso(1_709_210_096), "2024-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn trails_are_the_same_on_any_number_of_threads() {
+        let spec = TrailSpec {
+            days: 1,
+            accounts: 1,
+            regions: 2,
+            files_per_day: 6,
+            events_per_file: 20,
+            mix: Mix::Realistic,
+            varied_sizes: true,
+            ..TrailSpec::default()
+        };
+        let read = |threads| {
+            let dir = tempfile::tempdir().unwrap();
+            let written = write_trail_on(dir.path(), &spec, threads).unwrap();
+            let mut files = Vec::new();
+            let mut stack = vec![dir.path().to_path_buf()];
+            while let Some(path) = stack.pop() {
+                if path.is_dir() {
+                    stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                } else {
+                    let name = path.strip_prefix(dir.path()).unwrap().to_path_buf();
+                    files.push((name, std::fs::read(&path).unwrap()));
+                }
+            }
+            files.sort();
+            (written, files)
+        };
+        let (one, files_one) = read(1);
+        let (three, files_three) = read(3);
+        assert_eq!(one, three);
+        assert_eq!(files_one, files_three);
+        assert_eq!(one.files, 12);
     }
 
     #[test]

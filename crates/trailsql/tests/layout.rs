@@ -18,6 +18,7 @@ fn trail() -> tempfile::TempDir {
         files_per_day: 24,
         events_per_file: 5,
         start_epoch_seconds: JAN_7,
+        ..TrailSpec::default()
     };
     assert_eq!(write_trail(dir.path(), &spec).unwrap(), 288);
     dir
@@ -172,6 +173,7 @@ async fn opening_a_large_layout_samples_a_bounded_number_of_region_folders() {
         files_per_day: 2,
         events_per_file: 1,
         start_epoch_seconds: JAN_7,
+        ..TrailSpec::default()
     };
     write_trail(dir.path(), &spec).unwrap();
     let layout = Layout::discover(Arc::new(LocalLister), &dir.path().display().to_string())

@@ -161,6 +161,7 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
         files_per_day: 12,
         events_per_file: 4,
         start_epoch_seconds: 1_704_585_600,
+        ..TrailSpec::default()
     };
     let written = write_trail(dir.path(), &spec).unwrap();
     // A file that is not CloudTrail, beside the trail, as shared buckets have.
