@@ -299,9 +299,15 @@ fn generate_realistic_trails_to_a_size() {
         stdout(&output),
         "long_tail,services,identity_types,some_errors\ntrue,true,true,true\n"
     );
-    let sizes: Vec<u64> = walk(dir.path()).iter().map(|p| p.metadata().unwrap().len()).collect();
+    let sizes: Vec<u64> = walk(dir.path())
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .collect();
     let (small, large) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
-    assert!(large / small > 50, "file sizes vary from {small} to {large} bytes");
+    assert!(
+        large / small > 50,
+        "file sizes vary from {small} to {large} bytes"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

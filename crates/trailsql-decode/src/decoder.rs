@@ -11,12 +11,13 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 
-
 use crate::derive::IdentityView;
+use crate::envelope::RecordInput;
 use crate::envelope::{self, FileSummary};
 use crate::error::{DecodeError, FieldError};
+use crate::fast_hash::{FastMap, FastSet, get_any_case};
 use crate::inflate;
-use crate::json::{self, Kind, ObjectFields, Raw};
+use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 use crate::schema::{
     CloudTrailSchema, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES, TOP_FIELDS,
     resource_fields,
@@ -90,10 +91,13 @@ pub struct CloudTrailDecoder {
     columns: Vec<ProjectedColumn>,
     rows: usize,
     needs: Needs,
-    top_index: HashMap<String, usize>,
+    top_index: FastMap<String, usize>,
     identity_tree: KeyTree,
-    tls_index: HashMap<String, usize>,
-    request_parameter_columns: HashMap<String, usize>,
+    tls_index: FastMap<String, usize>,
+    request_parameter_columns: FastMap<String, usize>,
+    /// Every `requestparameters_..._x` prefix of a projected column: the branches worth
+    /// walking.
+    request_parameter_branches: FastSet<String>,
     /// The top-level slot of the key seen at each position of the last record: records
     /// of one producer keep their key order, so this usually answers without hashing.
     key_order: Vec<Option<usize>>,
@@ -185,9 +189,11 @@ enum Cell<'a> {
 }
 
 /// Case-insensitive lookup of known nested leaves (for `userIdentity`).
+/// Case-insensitive lookup of the nested leaves a query reads (for `userIdentity`).
+/// A level holds a handful of keys, so a scan that mostly rejects on length beats hashing.
 #[derive(Default)]
 struct KeyTree {
-    children: HashMap<String, KeyNode>,
+    children: Vec<(String, KeyNode)>,
 }
 
 enum KeyNode {
@@ -197,35 +203,56 @@ enum KeyNode {
 
 impl KeyTree {
     fn insert(&mut self, path: &[&str], leaf: usize) {
-        let key = path[0].to_ascii_lowercase();
-        if path.len() == 1 {
-            self.children.insert(key, KeyNode::Leaf(leaf));
-            return;
-        }
-        let node = self
-            .children
-            .entry(key)
-            .or_insert_with(|| KeyNode::Branch(KeyTree::default()));
-        if let KeyNode::Branch(tree) = node {
+        let position = match self.children.iter().position(|(k, _)| k == path[0]) {
+            Some(position) => position,
+            None => {
+                let node = if path.len() == 1 {
+                    KeyNode::Leaf(leaf)
+                } else {
+                    KeyNode::Branch(KeyTree::default())
+                };
+                self.children.push((path[0].to_string(), node));
+                self.children.len() - 1
+            }
+        };
+        if let (KeyNode::Branch(tree), true) = (&mut self.children[position].1, path.len() > 1) {
             tree.insert(&path[1..], leaf);
         }
     }
 
+    #[inline]
     fn get(&self, key: &str) -> Option<&KeyNode> {
         self.children
-            .get(key)
-            .or_else(|| self.children.get(&key.to_ascii_lowercase()))
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && k.eq_ignore_ascii_case(key))
+            .map(|(_, node)| node)
     }
 }
 
 /// The raw values of one record, sorted into the places the columns read from.
 struct RecordView<'a> {
-    top: Vec<Option<Raw<'a>>>,
+    top: [Option<Raw<'a>>; TOP_FIELDS.len()],
     unmapped: Vec<(Cow<'a, str>, Raw<'a>)>,
-    identity: Vec<Option<Raw<'a>>>,
+    identity: [Option<Raw<'a>>; IDENTITY_LEAVES.len()],
     has_session_context: bool,
-    tls: Vec<Option<Raw<'a>>>,
+    /// `identity` was filled while reading the record.
+    identity_walked: bool,
+    tls: [Option<Raw<'a>>; TLS_LEAVES.len()],
     request_parameters: HashMap<usize, Option<Cow<'a, str>>>,
+}
+
+impl<'a> RecordView<'a> {
+    fn empty() -> Self {
+        Self {
+            top: [None; TOP_FIELDS.len()],
+            unmapped: Vec::new(),
+            identity: [None; IDENTITY_LEAVES.len()],
+            has_session_context: false,
+            identity_walked: false,
+            tls: [None; TLS_LEAVES.len()],
+            request_parameters: HashMap::new(),
+        }
+    }
 }
 
 impl CloudTrailDecoder {
@@ -242,7 +269,7 @@ impl CloudTrailDecoder {
             specs.iter().map(|c| c.field()).collect::<Vec<_>>(),
         ));
         let mut needs = Needs::default();
-        let mut request_parameter_columns = HashMap::new();
+        let mut request_parameter_columns = FastMap::default();
         for (position, spec) in specs.iter().enumerate() {
             needs.fields |= !matches!(
                 spec.source,
@@ -281,19 +308,32 @@ impl CloudTrailDecoder {
                 builder: Builder::new(spec.column_type),
             })
             .collect();
-        let mut top_index = HashMap::new();
+        let mut top_index = FastMap::default();
         for (i, field) in TOP_FIELDS.iter().enumerate() {
             top_index.insert(field.key.to_string(), i);
             top_index.insert(field.key.to_ascii_lowercase(), i);
         }
+        // Only the leaves a column reads, so that unasked-for branches such as
+        // `sessionContext` are never parsed.
+        let derived_identity = specs.iter().any(|spec| {
+            matches!(
+                spec.source,
+                Source::Derived(Derived::Actor | Derived::ActorKind | Derived::CredentialKind)
+            )
+        });
         let mut identity_tree = KeyTree::default();
         for (i, leaf) in IDENTITY_LEAVES.iter().enumerate() {
-            identity_tree.insert(leaf.path, i);
+            let projected = specs
+                .iter()
+                .any(|spec| matches!(&spec.source, Source::Identity(path) if *path == leaf.path));
+            if projected || (derived_identity && DERIVED_IDENTITY_LEAVES.contains(&leaf.path)) {
+                identity_tree.insert(leaf.path, i);
+            }
         }
         let tls_index = TLS_LEAVES
             .iter()
             .enumerate()
-            .map(|(i, (key, _))| (key.to_ascii_lowercase(), i))
+            .flat_map(|(i, (key, _))| [(key.to_string(), i), (key.to_ascii_lowercase(), i)])
             .collect();
         Self {
             output,
@@ -303,6 +343,14 @@ impl CloudTrailDecoder {
             top_index,
             identity_tree,
             tls_index,
+            request_parameter_branches: request_parameter_columns
+                .keys()
+                .flat_map(|name| {
+                    name.match_indices('_')
+                        .map(|(i, _)| name[..i].to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
             request_parameter_columns,
             key_order: Vec::new(),
             options,
@@ -341,13 +389,17 @@ impl CloudTrailDecoder {
         let mut skipped = 0;
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
-        let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, fields| {
-            match self.append_record(&place, fields) {
+        let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
+            let view = match input {
+                RecordInput::Fields(fields) => self.view(fields),
+                RecordInput::Stream(cursor) => self.streamed_view(cursor)?,
+            };
+            match self.append_view(&place, &view) {
                 Ok(()) => rows += 1,
                 Err(error) => {
                     let error = error.at(file, index);
                     if on_error == OnError::Fail {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     skipped += 1;
                     if record_errors.len() < KEPT_RECORD_ERRORS {
@@ -405,15 +457,14 @@ impl CloudTrailDecoder {
 
     /// Converts every projected cell first and appends only when all succeeded, so a bad
     /// record never leaves a half-written row behind.
-    fn append_record(
+    fn append_view(
         &mut self,
         place: &FilePlace<'_>,
-        fields: &ObjectFields<'_>,
+        view: &RecordView<'_>,
     ) -> Result<(), FieldError> {
-        let view = self.view(fields)?;
         let mut cells = Vec::with_capacity(self.columns.len());
         for (position, column) in self.columns.iter().enumerate() {
-            cells.push(cell(column, position, &view, place)?);
+            cells.push(cell(column, position, view, place)?);
         }
         for (column, cell) in self.columns.iter_mut().zip(cells) {
             column.builder.append(cell);
@@ -422,17 +473,46 @@ impl CloudTrailDecoder {
         Ok(())
     }
 
+    /// Sorts a record read straight from the file into a view in one pass: top-level
+    /// values are skipped or kept as raw text, and `userIdentity` is walked in place for
+    /// the leaves the query reads.
+    fn streamed_view<'a>(
+        &mut self,
+        cursor: &mut Cursor<'a>,
+    ) -> Result<RecordView<'a>, SyntaxError> {
+        let mut view = RecordView::empty();
+        let mut position = 0;
+        cursor.members(|cursor, key| {
+            let slot = self.top_slot(position, &key);
+            position += 1;
+            match slot {
+                Some(USER_IDENTITY_SLOT)
+                    if self.needs.identity
+                        && view.top[USER_IDENTITY_SLOT].is_none()
+                        && cursor.peek() == Some(b'{') =>
+                {
+                    let start = cursor.offset();
+                    stream_leaves(&self.identity_tree, cursor, &mut view, true)?;
+                    view.top[USER_IDENTITY_SLOT] = Some(cursor.raw_since(start));
+                    view.identity_walked = true;
+                }
+                Some(i) if view.top[i].is_none() => view.top[i] = Some(cursor.value()?),
+                // Unknown keys and repeated keys are kept, never dropped.
+                _ => view.unmapped.push((key, cursor.value()?)),
+            }
+            Ok::<_, SyntaxError>(())
+        })?;
+        self.finish_view(&mut view);
+        Ok(view)
+    }
+
     fn top_slot(&mut self, position: usize, key: &str) -> Option<usize> {
         if let Some(Some(slot)) = self.key_order.get(position)
-            && TOP_FIELDS[*slot].key == key
+            && same_key(TOP_FIELDS[*slot].key, key)
         {
             return Some(*slot);
         }
-        let slot = self
-            .top_index
-            .get(key)
-            .or_else(|| self.top_index.get(&key.to_ascii_lowercase()))
-            .copied();
+        let slot = get_any_case(&self.top_index, key).copied();
         if self.key_order.len() <= position {
             self.key_order.resize(position + 1, None);
         }
@@ -440,15 +520,8 @@ impl CloudTrailDecoder {
         slot
     }
 
-    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> Result<RecordView<'a>, FieldError> {
-        let mut view = RecordView {
-            top: vec![None; TOP_FIELDS.len()],
-            unmapped: Vec::new(),
-            identity: Vec::new(),
-            has_session_context: false,
-            tls: Vec::new(),
-            request_parameters: HashMap::new(),
-        };
+    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> RecordView<'a> {
+        let mut view = RecordView::empty();
         for (position, (key, raw)) in fields.0.iter().enumerate() {
             match self.top_slot(position, key) {
                 Some(i) if view.top[i].is_none() => view.top[i] = Some(*raw),
@@ -456,20 +529,25 @@ impl CloudTrailDecoder {
                 _ => view.unmapped.push((key.clone(), *raw)),
             }
         }
-        if self.needs.identity {
-            view.identity = vec![None; IDENTITY_LEAVES.len()];
-            if let Some(identity) = view.top[USER_IDENTITY_SLOT].and_then(json::object) {
-                view.has_session_context = identity.0.iter().any(|(k, v)| {
-                    k.eq_ignore_ascii_case("sessionContext") && json::kind(*v) == Kind::Object
-                });
-                collect_leaves(&self.identity_tree, &identity, &mut view.identity);
-            }
+        self.finish_view(&mut view);
+        view
+    }
+
+    /// Fills the nested parts of a view from the raw top-level values.
+    fn finish_view<'a>(&self, view: &mut RecordView<'a>) {
+        if self.needs.identity
+            && !view.identity_walked
+            && let Some(identity) = view.top[USER_IDENTITY_SLOT].and_then(json::object)
+        {
+            view.has_session_context = identity.0.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("sessionContext") && json::kind(*v) == Kind::Object
+            });
+            collect_leaves(&self.identity_tree, &identity, &mut view.identity);
         }
         if self.needs.tls {
-            view.tls = vec![None; TLS_LEAVES.len()];
             if let Some(tls) = view.top[tls_slot()].and_then(json::object) {
                 for (key, raw) in tls.0 {
-                    if let Some(&i) = self.tls_index.get(&key.to_ascii_lowercase()) {
+                    if let Some(&i) = get_any_case(&self.tls_index, &key) {
                         view.tls[i].get_or_insert(raw);
                     }
                 }
@@ -478,14 +556,47 @@ impl CloudTrailDecoder {
         if self.needs.request_parameters
             && let Some(params) = view.top[request_parameters_slot()].and_then(json::object)
         {
-            flatten(&params, "requestparameters", 0, &mut |name, value| {
-                if let Some(&position) = self.request_parameter_columns.get(name) {
-                    view.request_parameters.entry(position).or_insert(value);
-                }
-            });
+            let mut name = String::from("requestparameters");
+            let branches = &self.request_parameter_branches;
+            flatten(
+                &params,
+                &mut name,
+                0,
+                &|branch| branches.contains(branch),
+                &mut |name, raw| {
+                    if let Some(&position) = self.request_parameter_columns.get(name) {
+                        view.request_parameters
+                            .entry(position)
+                            .or_insert_with(|| json::text(raw));
+                    }
+                },
+            );
         }
-        Ok(view)
     }
+}
+
+/// String equality for short keys, eight bytes at a time in registers: the
+/// general-purpose `memcmp` call costs more than the comparison here.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a_chunks = a.chunks_exact(8);
+    let mut b_chunks = b.chunks_exact(8);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        if u64::from_ne_bytes(x.try_into().expect("8 bytes"))
+            != u64::from_ne_bytes(y.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .fold(true, |same, (x, y)| same & (x == y))
 }
 
 fn slot_of(key: &str) -> usize {
@@ -504,12 +615,54 @@ fn identity_slot(path: &[&str]) -> usize {
 
 const USER_IDENTITY_SLOT: usize = 1;
 
+/// The `userIdentity` leaves that `actor`, `actor_kind` and `credential_kind` read.
+const DERIVED_IDENTITY_LEAVES: &[&[&str]] = &[
+    &["type"],
+    &["arn"],
+    &["principalId"],
+    &["accountId"],
+    &["accessKeyId"],
+    &["userName"],
+    &["invokedBy"],
+    &["sessionContext", "sessionIssuer", "arn"],
+    &["onBehalfOf", "userId"],
+];
+
 fn tls_slot() -> usize {
     slot_of("tlsDetails")
 }
 
 fn request_parameters_slot() -> usize {
     slot_of("requestParameters")
+}
+
+/// Walks an object in place, keeping the leaves `tree` names; `top` marks `userIdentity`
+/// itself, where a `sessionContext` object is noted.
+fn stream_leaves<'a>(
+    tree: &KeyTree,
+    cursor: &mut Cursor<'a>,
+    view: &mut RecordView<'a>,
+    top: bool,
+) -> Result<(), SyntaxError> {
+    cursor.members(|cursor, key| {
+        let object_next = cursor.peek() == Some(b'{');
+        if top && object_next && key.eq_ignore_ascii_case("sessionContext") {
+            view.has_session_context = true;
+        }
+        match tree.get(&key) {
+            Some(KeyNode::Leaf(i)) => {
+                let raw = cursor.value()?;
+                view.identity[*i].get_or_insert(raw);
+            }
+            Some(KeyNode::Branch(subtree)) if object_next => {
+                stream_leaves(subtree, cursor, view, false)?;
+            }
+            _ => {
+                cursor.value()?;
+            }
+        }
+        Ok(())
+    })
 }
 
 fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Option<Raw<'a>>]) {
@@ -531,28 +684,40 @@ fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Opti
 /// Deepest `requestParameters` nesting flattened into columns; deeper objects stay JSON.
 const MAX_FLATTEN_DEPTH: usize = 6;
 
-/// Calls `leaf` with the flat lower-case name and text value of every leaf of `object`.
+/// Calls `leaf` with the flat lower-case name and raw value of every leaf of `object`,
+/// where `name` holds the prefix (restored on return). Branches whose name `descend`
+/// rejects are neither parsed nor walked.
 pub(crate) fn flatten<'a>(
     object: &ObjectFields<'a>,
-    prefix: &str,
+    name: &mut String,
     depth: usize,
-    leaf: &mut dyn FnMut(&str, Option<Cow<'a, str>>),
+    descend: &dyn Fn(&str) -> bool,
+    leaf: &mut dyn FnMut(&str, Raw<'a>),
 ) {
+    let prefix = name.len();
     for (key, raw) in &object.0 {
-        let mut name = String::with_capacity(prefix.len() + 1 + key.len());
-        name.push_str(prefix);
+        name.truncate(prefix);
         name.push('_');
-        name.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        name.push_str(key);
+        name[prefix + 1..].make_ascii_lowercase();
         if json::kind(*raw) == Kind::Object
             && depth + 1 < MAX_FLATTEN_DEPTH
-            && let Some(child) = json::object(*raw)
-            && !child.0.is_empty()
+            && !is_empty_object(*raw)
         {
-            flatten(&child, &name, depth + 1, leaf);
+            if descend(name)
+                && let Some(child) = json::object(*raw)
+            {
+                flatten(&child, name, depth + 1, descend, leaf);
+            }
             continue;
         }
-        leaf(&name, json::text(*raw));
+        leaf(name, *raw);
     }
+    name.truncate(prefix);
+}
+
+fn is_empty_object(raw: Raw<'_>) -> bool {
+    raw.get()[1..].trim_start().starts_with('}')
 }
 
 fn field_name(source: &Source) -> String {

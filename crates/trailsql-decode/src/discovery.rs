@@ -36,14 +36,18 @@ impl SchemaDiscovery {
         let bytes = inflate::maybe_inflate(bytes, self.max_inflated_bytes)
             .map_err(|kind| DecodeError::in_file(file, kind))?;
         let prefix = REQUEST_PARAMETERS_PREFIX.trim_end_matches('_');
-        envelope::walk_records(file, &bytes, true, &mut |_, fields| {
+        envelope::walk_records(file, &bytes, true, &mut |_, input| {
+            let fields = input.into_fields()?;
             let params = fields
                 .0
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("requestParameters"))
                 .and_then(|(_, raw)| json::object(*raw));
             if let Some(params) = params {
-                flatten(&params, prefix, 0, &mut |name, _| self.note(name));
+                let mut name = prefix.to_string();
+                flatten(&params, &mut name, 0, &|_| true, &mut |name, _| {
+                    self.note(name)
+                });
             }
             Ok(())
         })?;

@@ -87,8 +87,28 @@ const RECORD_MARKERS: &[&str] = &[
     "eventCategory",
 ];
 
+/// One record handed to a sink.
+pub(crate) enum RecordInput<'c, 'r> {
+    /// A record already split into members (embedded, enveloped or a lone object), or
+    /// no members at all when fields are not needed.
+    Fields(&'c ObjectFields<'r>),
+    /// A cursor at the `{` of a record in a `Records` array: the sink reads the whole
+    /// record itself, in one pass.
+    Stream(&'c mut Cursor<'r>),
+}
+
+impl<'r> RecordInput<'_, 'r> {
+    /// The record's members, split out if the sink was handed a cursor.
+    pub fn into_fields(self) -> Result<ObjectFields<'r>, SyntaxError> {
+        match self {
+            RecordInput::Fields(fields) => Ok(ObjectFields(fields.0.clone())),
+            RecordInput::Stream(cursor) => cursor.object_fields(),
+        }
+    }
+}
+
 pub(crate) type RecordSink<'s> =
-    dyn for<'r> FnMut(usize, &ObjectFields<'r>) -> Result<(), DecodeError> + 's;
+    dyn for<'c, 'r> FnMut(usize, RecordInput<'c, 'r>) -> Result<(), WalkError> + 's;
 
 /// Walks the records of one inflated file, calling `sink` with each record's index and
 /// fields in file order. With `fields_needed` false, records in a `Records` array are
@@ -153,7 +173,7 @@ struct Walker<'w, 's> {
 }
 
 /// Either a syntax error not yet placed, or a finished decoding error.
-enum WalkError {
+pub(crate) enum WalkError {
     Syntax(SyntaxError),
     Decode(DecodeError),
 }
@@ -215,7 +235,7 @@ impl Walker<'_, '_> {
     fn record(&mut self, fields: &ObjectFields<'_>) -> Result<(), DecodeError> {
         let index = self.summary.records;
         self.summary.records += 1;
-        (self.sink)(index, fields)
+        (self.sink)(index, RecordInput::Fields(fields)).map_err(|error| self.placed(error))
     }
 
     /// One JSON value at the top level of the file.
@@ -264,13 +284,15 @@ impl Walker<'_, '_> {
                 .at(self.file, index)
                 .into());
             }
-            let fields = if self.fields_needed {
-                cursor.object_fields()?
+            let index = self.summary.records;
+            if self.fields_needed {
+                (self.sink)(index, RecordInput::Stream(cursor))?;
             } else {
                 cursor.value()?;
-                ObjectFields::default()
-            };
-            Ok(self.record(&fields)?)
+                (self.sink)(index, RecordInput::Fields(&ObjectFields::default()))?;
+            }
+            self.summary.records += 1;
+            Ok(())
         })
     }
 

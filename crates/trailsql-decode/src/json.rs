@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-
 /// The text of one complete, validated JSON value.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw<'a>(&'a str);
@@ -98,6 +97,11 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// The text from `start` to the cursor, which must span whole values.
+    pub fn raw_since(&self, start: usize) -> Raw<'a> {
+        Raw(&self.text[start..self.pos])
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -150,7 +154,7 @@ impl<'a> Cursor<'a> {
         let bytes = self.bytes();
         let mut escaped = false;
         loop {
-            match memchr::memchr2(b'"', b'\\', &bytes[self.pos.min(bytes.len())..]) {
+            match find_quote_or_backslash(&bytes[self.pos.min(bytes.len())..]) {
                 None => {
                     self.pos = bytes.len();
                     return Err(self.error("EOF while parsing a string"));
@@ -218,6 +222,24 @@ impl<'a> Cursor<'a> {
     pub fn value(&mut self) -> Result<Raw<'a>, SyntaxError> {
         self.skip_ws();
         let start = self.pos;
+        // Scalars, most values, need no nesting state.
+        match self.bytes().get(start) {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string_tail()?;
+                return Ok(Raw(&self.text[start..self.pos]));
+            }
+            Some(b'{' | b'[') => {}
+            Some(b't') => self.literal("true")?,
+            Some(b'f') => self.literal("false")?,
+            Some(b'n') => self.literal("null")?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(_) => return Err(self.error("expected a value")),
+            None => return Err(self.error("EOF while parsing a value")),
+        }
+        if self.pos > start {
+            return Ok(Raw(&self.text[start..self.pos]));
+        }
         let mut nesting = Nesting::default();
         let mut expect = Expect::Value;
         loop {
@@ -352,13 +374,38 @@ impl<'a> Cursor<'a> {
 
     /// An object's members with their values left as raw text.
     pub fn object_fields(&mut self) -> Result<ObjectFields<'a>, SyntaxError> {
-        let mut fields = Vec::with_capacity(24);
+        self.object_fields_sized(24)
+    }
+
+    fn object_fields_sized(&mut self, capacity: usize) -> Result<ObjectFields<'a>, SyntaxError> {
+        let mut fields = Vec::with_capacity(capacity);
         self.members(|cursor, key| {
             fields.push((key, cursor.value()?));
             Ok::<_, SyntaxError>(())
         })?;
         Ok(ObjectFields(fields))
     }
+}
+
+/// The first `"` or `\`. Most CloudTrail strings are short, where eight bytes at a time
+/// in a register beat setting up a vector search; long ones go to `memchr`.
+#[inline]
+fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut offset = 0;
+    while offset + 8 <= haystack.len() && offset < 64 {
+        let word = u64::from_le_bytes(haystack[offset..offset + 8].try_into().expect("8 bytes"));
+        let found = has_zero(word ^ QUOTES) | has_zero(word ^ BACKSLASHES);
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    memchr::memchr2(b'"', b'\\', &haystack[offset..]).map(|i| offset + i)
 }
 
 /// Unescapes a quoted JSON string (rare in CloudTrail: only keys and values that hold
@@ -408,7 +455,7 @@ pub(crate) fn object(raw: Raw<'_>) -> Option<ObjectFields<'_>> {
     if kind(raw) != Kind::Object {
         return None;
     }
-    Cursor::new(raw.get()).object_fields().ok()
+    Cursor::new(raw.get()).object_fields_sized(8).ok()
 }
 
 /// Parses a raw array into its raw elements; `None` when the value is not an array.
@@ -525,13 +572,35 @@ mod tests {
 
     #[test]
     fn strings_unescape_only_when_needed() {
-        assert!(matches!(string(Raw(r#""plain""#)), Ok(Some(Cow::Borrowed("plain")))));
-        assert_eq!(
-            string(Raw(r#""a\u00e9\n""#)).unwrap().unwrap(),
-            "a\u{e9}\n"
-        );
+        assert!(matches!(
+            string(Raw(r#""plain""#)),
+            Ok(Some(Cow::Borrowed("plain")))
+        ));
+        assert_eq!(string(Raw(r#""a\u00e9\n""#)).unwrap().unwrap(), "a\u{e9}\n");
         assert_eq!(string(Raw("null")), Ok(None));
         assert_eq!(string(Raw("1")), Err(()));
+    }
+
+    #[test]
+    fn quote_search_agrees_with_a_plain_scan() {
+        let mut state = 7u64;
+        for len in 0..200 {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        match state >> 60 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => 0x80 | (state >> 32) as u8,
+                            _ => b'a' + (state >> 40) as u8 % 26,
+                        }
+                    })
+                    .collect();
+                let plain = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+                assert_eq!(find_quote_or_backslash(&bytes), plain, "{bytes:?}");
+            }
+        }
     }
 
     #[test]

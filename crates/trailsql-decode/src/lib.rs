@@ -11,6 +11,7 @@ mod derive;
 mod discovery;
 mod envelope;
 mod error;
+mod fast_hash;
 mod inflate;
 mod json;
 mod layout;

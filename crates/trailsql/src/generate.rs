@@ -148,35 +148,280 @@ fn events_of(
 
 /// Services and the read calls of the long tail, most called first.
 const TAIL_SERVICES: &[(&str, &[&str])] = &[
-    ("ec2", &["DescribeVolumes", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeImages", "DescribeSnapshots", "DescribeNetworkInterfaces", "DescribeTags", "DescribeAddresses", "DescribeRouteTables", "DescribeLaunchTemplates", "DescribeKeyPairs"]),
-    ("s3", &["GetBucketAcl", "GetBucketPolicy", "GetBucketLocation", "GetBucketVersioning", "GetBucketEncryption", "GetBucketTagging", "GetBucketLogging", "ListObjects", "HeadBucket", "GetBucketPublicAccessBlock"]),
-    ("iam", &["GetRole", "GetPolicy", "GetPolicyVersion", "ListAttachedRolePolicies", "ListRolePolicies", "GetUser", "ListUsers", "ListPolicies", "GetAccountSummary", "ListAccessKeys", "GetAccessKeyLastUsed"]),
-    ("lambda", &["ListFunctions20150331", "GetFunction20150331v2", "GetPolicy20150331v2", "ListTags20170331", "GetFunctionConfiguration20150331v2", "ListEventSourceMappings20150331"]),
-    ("logs", &["DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents", "GetLogEvents", "DescribeMetricFilters", "DescribeSubscriptionFilters"]),
-    ("monitoring", &["DescribeAlarms", "GetMetricData", "ListMetrics", "GetMetricStatistics", "DescribeAlarmHistory"]),
-    ("dynamodb", &["DescribeTable", "ListTables", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource"]),
-    ("ssm", &["GetParameter", "GetParameters", "DescribeInstanceInformation", "GetParametersByPath", "ListAssociations", "DescribeParameters"]),
-    ("ecr", &["GetAuthorizationToken", "DescribeRepositories", "DescribeImages", "BatchGetImage", "GetDownloadUrlForLayer", "ListImages"]),
-    ("ecs", &["DescribeServices", "DescribeTasks", "ListTasks", "DescribeClusters", "ListServices", "DescribeTaskDefinition"]),
-    ("eks", &["DescribeCluster", "ListClusters", "ListNodegroups", "DescribeNodegroup", "ListAddons"]),
-    ("rds", &["DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots", "DescribeDBParameterGroups", "ListTagsForResource"]),
-    ("sns", &["ListTopics", "GetTopicAttributes", "ListSubscriptions", "ListSubscriptionsByTopic"]),
-    ("sqs", &["GetQueueAttributes", "ListQueues", "GetQueueUrl", "ListQueueTags"]),
-    ("elasticloadbalancing", &["DescribeLoadBalancers", "DescribeTargetGroups", "DescribeTargetHealth", "DescribeListeners", "DescribeTags"]),
-    ("autoscaling", &["DescribeAutoScalingGroups", "DescribeLaunchConfigurations", "DescribeScalingActivities", "DescribePolicies"]),
-    ("cloudformation", &["DescribeStacks", "ListStacks", "DescribeStackEvents", "GetTemplate", "DescribeStackResources", "ListStackResources"]),
-    ("config", &["DescribeConfigRules", "DescribeConfigurationRecorders", "GetComplianceDetailsByConfigRule", "DescribeDeliveryChannels"]),
-    ("guardduty", &["ListDetectors", "GetDetector", "ListFindings", "GetFindings"]),
-    ("route53", &["ListHostedZones", "ListResourceRecordSets", "GetHostedZone", "GetChange"]),
-    ("cloudtrail", &["DescribeTrails", "GetTrailStatus", "LookupEvents", "GetEventSelectors", "ListTrails"]),
-    ("kms", &["DescribeKey", "ListAliases", "ListKeys", "GetKeyPolicy", "GetKeyRotationStatus", "GenerateDataKey"]),
+    (
+        "ec2",
+        &[
+            "DescribeVolumes",
+            "DescribeSecurityGroups",
+            "DescribeSubnets",
+            "DescribeVpcs",
+            "DescribeImages",
+            "DescribeSnapshots",
+            "DescribeNetworkInterfaces",
+            "DescribeTags",
+            "DescribeAddresses",
+            "DescribeRouteTables",
+            "DescribeLaunchTemplates",
+            "DescribeKeyPairs",
+        ],
+    ),
+    (
+        "s3",
+        &[
+            "GetBucketAcl",
+            "GetBucketPolicy",
+            "GetBucketLocation",
+            "GetBucketVersioning",
+            "GetBucketEncryption",
+            "GetBucketTagging",
+            "GetBucketLogging",
+            "ListObjects",
+            "HeadBucket",
+            "GetBucketPublicAccessBlock",
+        ],
+    ),
+    (
+        "iam",
+        &[
+            "GetRole",
+            "GetPolicy",
+            "GetPolicyVersion",
+            "ListAttachedRolePolicies",
+            "ListRolePolicies",
+            "GetUser",
+            "ListUsers",
+            "ListPolicies",
+            "GetAccountSummary",
+            "ListAccessKeys",
+            "GetAccessKeyLastUsed",
+        ],
+    ),
+    (
+        "lambda",
+        &[
+            "ListFunctions20150331",
+            "GetFunction20150331v2",
+            "GetPolicy20150331v2",
+            "ListTags20170331",
+            "GetFunctionConfiguration20150331v2",
+            "ListEventSourceMappings20150331",
+        ],
+    ),
+    (
+        "logs",
+        &[
+            "DescribeLogGroups",
+            "DescribeLogStreams",
+            "FilterLogEvents",
+            "GetLogEvents",
+            "DescribeMetricFilters",
+            "DescribeSubscriptionFilters",
+        ],
+    ),
+    (
+        "monitoring",
+        &[
+            "DescribeAlarms",
+            "GetMetricData",
+            "ListMetrics",
+            "GetMetricStatistics",
+            "DescribeAlarmHistory",
+        ],
+    ),
+    (
+        "dynamodb",
+        &[
+            "DescribeTable",
+            "ListTables",
+            "DescribeContinuousBackups",
+            "DescribeTimeToLive",
+            "ListTagsOfResource",
+        ],
+    ),
+    (
+        "ssm",
+        &[
+            "GetParameter",
+            "GetParameters",
+            "DescribeInstanceInformation",
+            "GetParametersByPath",
+            "ListAssociations",
+            "DescribeParameters",
+        ],
+    ),
+    (
+        "ecr",
+        &[
+            "GetAuthorizationToken",
+            "DescribeRepositories",
+            "DescribeImages",
+            "BatchGetImage",
+            "GetDownloadUrlForLayer",
+            "ListImages",
+        ],
+    ),
+    (
+        "ecs",
+        &[
+            "DescribeServices",
+            "DescribeTasks",
+            "ListTasks",
+            "DescribeClusters",
+            "ListServices",
+            "DescribeTaskDefinition",
+        ],
+    ),
+    (
+        "eks",
+        &[
+            "DescribeCluster",
+            "ListClusters",
+            "ListNodegroups",
+            "DescribeNodegroup",
+            "ListAddons",
+        ],
+    ),
+    (
+        "rds",
+        &[
+            "DescribeDBInstances",
+            "DescribeDBClusters",
+            "DescribeDBSnapshots",
+            "DescribeDBParameterGroups",
+            "ListTagsForResource",
+        ],
+    ),
+    (
+        "sns",
+        &[
+            "ListTopics",
+            "GetTopicAttributes",
+            "ListSubscriptions",
+            "ListSubscriptionsByTopic",
+        ],
+    ),
+    (
+        "sqs",
+        &[
+            "GetQueueAttributes",
+            "ListQueues",
+            "GetQueueUrl",
+            "ListQueueTags",
+        ],
+    ),
+    (
+        "elasticloadbalancing",
+        &[
+            "DescribeLoadBalancers",
+            "DescribeTargetGroups",
+            "DescribeTargetHealth",
+            "DescribeListeners",
+            "DescribeTags",
+        ],
+    ),
+    (
+        "autoscaling",
+        &[
+            "DescribeAutoScalingGroups",
+            "DescribeLaunchConfigurations",
+            "DescribeScalingActivities",
+            "DescribePolicies",
+        ],
+    ),
+    (
+        "cloudformation",
+        &[
+            "DescribeStacks",
+            "ListStacks",
+            "DescribeStackEvents",
+            "GetTemplate",
+            "DescribeStackResources",
+            "ListStackResources",
+        ],
+    ),
+    (
+        "config",
+        &[
+            "DescribeConfigRules",
+            "DescribeConfigurationRecorders",
+            "GetComplianceDetailsByConfigRule",
+            "DescribeDeliveryChannels",
+        ],
+    ),
+    (
+        "guardduty",
+        &[
+            "ListDetectors",
+            "GetDetector",
+            "ListFindings",
+            "GetFindings",
+        ],
+    ),
+    (
+        "route53",
+        &[
+            "ListHostedZones",
+            "ListResourceRecordSets",
+            "GetHostedZone",
+            "GetChange",
+        ],
+    ),
+    (
+        "cloudtrail",
+        &[
+            "DescribeTrails",
+            "GetTrailStatus",
+            "LookupEvents",
+            "GetEventSelectors",
+            "ListTrails",
+        ],
+    ),
+    (
+        "kms",
+        &[
+            "DescribeKey",
+            "ListAliases",
+            "ListKeys",
+            "GetKeyPolicy",
+            "GetKeyRotationStatus",
+            "GenerateDataKey",
+        ],
+    ),
     ("secretsmanager", &["ListSecrets", "DescribeSecret"]),
-    ("organizations", &["DescribeOrganization", "ListAccounts", "ListRoots", "ListPolicies"]),
-    ("sso", &["ListAccountAssignments", "DescribePermissionSet", "ListPermissionSets"]),
-    ("elasticfilesystem", &["DescribeFileSystems", "DescribeMountTargets"]),
+    (
+        "organizations",
+        &[
+            "DescribeOrganization",
+            "ListAccounts",
+            "ListRoots",
+            "ListPolicies",
+        ],
+    ),
+    (
+        "sso",
+        &[
+            "ListAccountAssignments",
+            "DescribePermissionSet",
+            "ListPermissionSets",
+        ],
+    ),
+    (
+        "elasticfilesystem",
+        &["DescribeFileSystems", "DescribeMountTargets"],
+    ),
     ("apigateway", &["GetRestApis", "GetStages", "GetResources"]),
-    ("states", &["ListStateMachines", "DescribeStateMachine", "ListExecutions"]),
-    ("events", &["ListRules", "DescribeRule", "ListTargetsByRule"]),
+    (
+        "states",
+        &[
+            "ListStateMachines",
+            "DescribeStateMachine",
+            "ListExecutions",
+        ],
+    ),
+    (
+        "events",
+        &["ListRules", "DescribeRule", "ListTargetsByRule"],
+    ),
     ("access-analyzer", &["ListAnalyzers", "ListFindings"]),
 ];
 
@@ -205,7 +450,11 @@ fn long_tail() -> LongTail {
         std::sync::OnceLock::new();
     let calls = CALLS.get_or_init(|| {
         // Interleave services so that every service has calls near the head.
-        let longest = TAIL_SERVICES.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
+        let longest = TAIL_SERVICES
+            .iter()
+            .map(|(_, n)| n.len())
+            .max()
+            .unwrap_or(0);
         let mut ordered = Vec::new();
         for rank in 0..longest {
             for (service, names) in TAIL_SERVICES {
@@ -597,8 +846,9 @@ pub fn days_for_size(spec: &TrailSpec, bytes: u64) -> usize {
     use std::io::Write;
     const SAMPLE: usize = 4000;
     let events = events_of(spec.mix, spec.seed, SAMPLE, spec.start_epoch_seconds, 300);
-    let body = serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let body =
+        serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&body).expect("writes to memory");
     let per_event = gz.finish().expect("writes to memory").len() as f64 / SAMPLE as f64;
     let per_day = per_event
@@ -663,8 +913,9 @@ fn write_file(root: &std::path::Path, mix: Mix, file: &PlannedFile) -> std::io::
         "{}_CloudTrail_{}_{}_{}.json.gz",
         file.account, file.region, stamp.3, file.unique
     );
-    let body = serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let body =
+        serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&body)?;
     let gz = gz.finish()?;
     std::fs::write(dir.join(name), &gz)?;

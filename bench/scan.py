@@ -1,0 +1,209 @@
+"""The scan benchmark: trailsql against DuckDB's usual CloudTrail recipe (read_json +
+unnest(Records)) and against the inflate floor (every file inflated with flate2 + zlib-rs
+on all cores, nothing else), over the same generated trails, in alternation. Checks that
+trailsql and DuckDB return the same answers and prints wall time, CPU time, CPU/wall, peak
+RSS and the ratios as a Markdown table.
+
+    python3 bench/scan.py --sizes 100MB,500MB,1GB --rounds 1    # docs/benchmarks.md
+    python3 bench/scan.py --quick                               # CI: answers only
+
+Needs: pip install duckdb; cargo build --release -p trailsql-cli -p trailsql-decode
+--example inflate_floor --bin trailsql (or --profile debug with --quick).
+Trails are generated once under --dir (default /tmp/trailsql-bench) and reused.
+"""
+import argparse, csv, io, json, os, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> (trailsql SQL, DuckDB SQL over the unnested record `r`)
+QUERIES = {
+    "group-by": (
+        "SELECT eventsource, eventname, count(*) AS n FROM cloudtrail GROUP BY 1, 2",
+        "SELECT r.eventSource, r.eventName, count(*) FROM {records} GROUP BY 1, 2",
+    ),
+    "count": (
+        "SELECT count(*) FROM cloudtrail",
+        "SELECT count(*) FROM {records}",
+    ),
+    "filter-arn": (
+        "SELECT eventname, count(*) FROM cloudtrail "
+        "WHERE useridentity_arn = 'arn:aws:iam::111122223333:user/alice' GROUP BY 1",
+        "SELECT r.eventName, count(*) FROM {records} "
+        "WHERE r.userIdentity.arn = 'arn:aws:iam::111122223333:user/alice' GROUP BY 1",
+    ),
+    "ten-columns": (
+        "SELECT awsregion, useridentity_type, count(*), count(errorcode), "
+        "min(eventtime), max(eventtime), max(sourceipaddress), max(useragent), "
+        "count(requestparameters_rolearn), max(requestparameters_instancetype), "
+        "max(eventname), max(eventsource) FROM cloudtrail GROUP BY 1, 2",
+        "SELECT r.awsRegion, r.userIdentity.type, count(*), count(r.errorCode), "
+        "min(r.eventTime), max(r.eventTime), max(r.sourceIPAddress), max(r.userAgent), "
+        "count(r.requestParameters.roleArn), max(r.requestParameters.instanceType), "
+        "max(r.eventName), max(r.eventSource) FROM {records} GROUP BY 1, 2",
+    ),
+}
+
+DUCKDB_RECORDS = (
+    "(SELECT unnest(Records) AS r FROM read_json('{glob}', maximum_object_size=268435456))"
+)
+
+DUCKDB_RUNNER = r"""
+import json, sys, duckdb
+con = duckdb.connect()
+rows = con.execute(sys.argv[1]).fetchall()
+json.dump([[None if v is None else str(v) for v in row] for row in rows], sys.stdout)
+"""
+
+
+def measured(argv):
+    """Runs a process and returns (wall s, cpu s, peak RSS MiB, stdout)."""
+    read_fd, write_fd = os.pipe()
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(write_fd, 1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(read_fd)
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(argv)} (exit {os.waitstatus_to_exitcode(status)})")
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024, b"".join(chunks).decode()
+
+
+def normalise(value):
+    """Both engines' cells as comparable text: times without zone markers."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = json.loads(text)  # DuckDB may type a sampled leaf as JSON
+    if len(text) >= 19 and text[4] == "-" and text[10] in "T ":
+        return text[:10] + "T" + text[11:19]
+    return text
+
+
+def trailsql_rows(out):
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    return sorted(tuple(normalise(v) for v in row) for row in rows)
+
+
+def duckdb_rows(out):
+    return sorted(tuple(normalise(v) for v in row) for row in json.loads(out))
+
+
+def generate(binary, directory, size, shape):
+    marker = os.path.join(directory, "generated.json")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            return json.load(f)
+    os.makedirs(directory, exist_ok=True)
+    start = time.perf_counter()
+    note = subprocess.run(
+        [binary, "generate", directory, "--realistic", "--size", size] + shape,
+        check=True, capture_output=True, text=True,
+    ).stderr.strip()
+    info = {"size": size, "note": note, "seconds": round(time.perf_counter() - start, 1)}
+    with open(marker, "w") as f:
+        json.dump(info, f)
+    return info
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100MB", help="comma-separated trail sizes (gzipped)")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per query")
+    parser.add_argument("--dir", default="/tmp/trailsql-bench")
+    parser.add_argument("--profile", default="release", help="cargo profile of the binaries")
+    parser.add_argument("--queries", default=",".join(QUERIES), help="which queries")
+    parser.add_argument("--no-duckdb", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI: a 2 MB trail, answers checked, no timings reported")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.rounds, args.dir = "2MB", 1, os.path.join(args.dir, "quick")
+
+    binary = os.path.join(ROOT, "target", args.profile, "trailsql")
+    floor = os.path.join(ROOT, "target", args.profile, "examples", "inflate_floor")
+    duckdb_cmd = [sys.executable, "-c", DUCKDB_RUNNER]
+    names = args.queries.split(",")
+    results = []
+    for size in args.sizes.split(","):
+        directory = os.path.join(args.dir, size)
+        shape = (["--accounts", "1", "--regions", "2", "--files-per-day", "12",
+                  "--events-per-file", "100"] if args.quick else
+                 ["--files-per-day", "96", "--events-per-file", "400"])
+        info = generate(binary, directory, size, shape)
+        glob = os.path.join(directory, "AWSLogs", "**", "*.json.gz")
+        print(f"## {size}: {info['note']} (generated in {info['seconds']} s)", file=sys.stderr)
+        samples = {}
+        for _ in range(args.rounds):
+            wall, cpu, rss, out = measured([floor, directory])
+            samples.setdefault(("floor", "inflate"), []).append((wall, cpu, rss))
+            floor_note = out.strip()
+            for name in names:
+                ours, theirs = QUERIES[name]
+                wall, cpu, rss, out = measured([binary, directory, "--format", "csv", "-c", ours])
+                samples.setdefault(("trailsql", name), []).append((wall, cpu, rss))
+                rows_ours = trailsql_rows(out)
+                if args.no_duckdb:
+                    continue
+                sql = theirs.format(records=DUCKDB_RECORDS.format(glob=glob))
+                wall, cpu, rss, out = measured(duckdb_cmd + [sql])
+                samples.setdefault(("duckdb", name), []).append((wall, cpu, rss))
+                rows_theirs = duckdb_rows(out)
+                if rows_ours != rows_theirs:
+                    diff = [r for r in rows_ours if r not in rows_theirs][:5]
+                    other = [r for r in rows_theirs if r not in rows_ours][:5]
+                    sys.exit(f"{size} {name}: answers differ\n"
+                             f"trailsql only: {diff}\nDuckDB only: {other}")
+                print(f"{size} {name}: {len(rows_ours)} rows, identical", file=sys.stderr)
+        summary = {key: tuple(median([s[i] for s in runs]) for i in range(3))
+                   for key, runs in samples.items()}
+        results.append((size, info, floor_note, summary))
+    if args.quick:
+        print("answers identical")
+        return
+
+    print(f"| trail | query | engine | wall s | CPU s | CPU/wall | peak RSS MiB | / floor | DuckDB / trailsql |")
+    print(f"|---|---|---|---|---|---|---|---|---|")
+    for size, info, floor_note, summary in results:
+        floor_wall, floor_cpu, floor_rss = summary[("floor", "inflate")]
+        print(f"| {size} | inflate floor | flate2+zlib-rs | {floor_wall:.2f} | {floor_cpu:.2f} | "
+              f"{floor_cpu / floor_wall:.2f} | {floor_rss:.0f} | 1.00 | |")
+        for name in names:
+            wall, cpu, rss = summary[("trailsql", name)]
+            ratio = ""
+            if ("duckdb", name) in summary:
+                d_wall, d_cpu, d_rss = summary[("duckdb", name)]
+                ratio = f"{d_wall / wall:.1f}x"
+            print(f"| {size} | {name} | trailsql | {wall:.2f} | {cpu:.2f} | {cpu / wall:.2f} | "
+                  f"{rss:.0f} | {wall / floor_wall:.2f} | {ratio} |")
+            if ("duckdb", name) in summary:
+                print(f"| {size} | {name} | DuckDB | {d_wall:.2f} | {d_cpu:.2f} | "
+                      f"{d_cpu / d_wall:.2f} | {d_rss:.0f} | {d_wall / floor_wall:.2f} | |")
+    print()
+    for size, info, floor_note, _ in results:
+        print(f"- {size}: {info['note']}; floor: {floor_note}")
+
+
+if __name__ == "__main__":
+    main()
