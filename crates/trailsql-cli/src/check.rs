@@ -166,6 +166,7 @@ async fn run_checks(args: CheckArgs) -> Result<u8> {
     }
     let mut engine_options = EngineOptions {
         on_error: args.on_error.into(),
+        schema_cache: trailsql::default_cache_dir(),
         ..EngineOptions::default()
     };
     args.sources.apply(&mut engine_options)?;

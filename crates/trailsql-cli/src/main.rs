@@ -262,6 +262,7 @@ fn main() -> ExitCode {
 fn run(runtime: &tokio::runtime::Runtime, args: Args, started: Instant) -> Result<ExitCode> {
     let mut options = EngineOptions {
         on_error: args.on_error.into(),
+        schema_cache: trailsql::default_cache_dir(),
         ..EngineOptions::default()
     };
     args.sources.apply(&mut options)?;

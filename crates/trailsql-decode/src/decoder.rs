@@ -72,6 +72,9 @@ pub struct FileOutcome {
 
 const KEPT_RECORD_ERRORS: usize = 5;
 
+/// The largest inflated-file buffer kept between files.
+const SPARE_BUFFER_LIMIT: usize = 64 << 20;
+
 /// Decodes CloudTrail files into record batches of a projected `cloudtrail` schema.
 ///
 /// ```
@@ -98,9 +101,12 @@ pub struct CloudTrailDecoder {
     /// Every `requestparameters_..._x` prefix of a projected column: the branches worth
     /// walking.
     request_parameter_branches: FastSet<String>,
-    /// The top-level slot of the key seen at each position of the last record: records
-    /// of one producer keep their key order, so this usually answers without hashing.
-    key_order: Vec<Option<usize>>,
+    /// The top-level slot of the key that last followed each slot (and the start of a
+    /// record, and an unknown key): producers keep their key order, optional keys
+    /// included, so this usually answers without hashing.
+    key_order: [Option<usize>; TOP_FIELDS.len() + 2],
+    /// The last inflated file's buffer, kept for the next one.
+    spare: Vec<u8>,
     options: DecoderOptions,
 }
 
@@ -352,7 +358,8 @@ impl CloudTrailDecoder {
                 })
                 .collect(),
             request_parameter_columns,
-            key_order: Vec::new(),
+            key_order: [None; TOP_FIELDS.len() + 2],
+            spare: Vec::new(),
             options,
         }
     }
@@ -378,7 +385,9 @@ impl CloudTrailDecoder {
             file: file.to_string(),
             ..FileOutcome::default()
         };
-        let bytes = match inflate::maybe_inflate(bytes, self.options.max_inflated_bytes) {
+        let spare = std::mem::take(&mut self.spare);
+        let bytes = match inflate::maybe_inflate_into(bytes, self.options.max_inflated_bytes, spare)
+        {
             Ok(bytes) => bytes,
             Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
         };
@@ -415,6 +424,10 @@ impl CloudTrailDecoder {
         outcome.rows = rows;
         outcome.skipped_records = skipped;
         outcome.first_record_errors = record_errors;
+        // Keep the buffer for the next file, unless one huge file would pin its size.
+        if bytes.capacity() <= SPARE_BUFFER_LIMIT {
+            self.spare = bytes;
+        }
         match walked {
             Ok(summary) => {
                 outcome.summary = summary;
@@ -481,10 +494,10 @@ impl CloudTrailDecoder {
         cursor: &mut Cursor<'a>,
     ) -> Result<RecordView<'a>, SyntaxError> {
         let mut view = RecordView::empty();
-        let mut position = 0;
+        let mut previous = RECORD_START;
         cursor.members(|cursor, key| {
-            let slot = self.top_slot(position, &key);
-            position += 1;
+            let slot = self.top_slot(previous, &key);
+            previous = slot.unwrap_or(UNKNOWN_KEY);
             match slot {
                 Some(USER_IDENTITY_SLOT)
                     if self.needs.identity
@@ -506,24 +519,29 @@ impl CloudTrailDecoder {
         Ok(view)
     }
 
-    fn top_slot(&mut self, position: usize, key: &str) -> Option<usize> {
-        if let Some(Some(slot)) = self.key_order.get(position)
-            && same_key(TOP_FIELDS[*slot].key, key)
+    /// The slot of `key`, which follows a key of slot `previous` ([`RECORD_START`] first,
+    /// [`UNKNOWN_KEY`] after a key not in the schema).
+    #[inline]
+    fn top_slot(&mut self, previous: usize, key: &str) -> Option<usize> {
+        if let Some(slot) = self.key_order[previous]
+            && same_key(TOP_FIELDS[slot].key, key)
         {
-            return Some(*slot);
+            return Some(slot);
         }
         let slot = get_any_case(&self.top_index, key).copied();
-        if self.key_order.len() <= position {
-            self.key_order.resize(position + 1, None);
+        if slot.is_some() {
+            self.key_order[previous] = slot;
         }
-        self.key_order[position] = slot;
         slot
     }
 
     fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> RecordView<'a> {
         let mut view = RecordView::empty();
-        for (position, (key, raw)) in fields.0.iter().enumerate() {
-            match self.top_slot(position, key) {
+        let mut previous = RECORD_START;
+        for (key, raw) in &fields.0 {
+            let slot = self.top_slot(previous, key);
+            previous = slot.unwrap_or(UNKNOWN_KEY);
+            match slot {
                 Some(i) if view.top[i].is_none() => view.top[i] = Some(*raw),
                 // Unknown keys and repeated keys are kept, never dropped.
                 _ => view.unmapped.push((key.clone(), *raw)),
@@ -544,12 +562,12 @@ impl CloudTrailDecoder {
             });
             collect_leaves(&self.identity_tree, &identity, &mut view.identity);
         }
-        if self.needs.tls {
-            if let Some(tls) = view.top[tls_slot()].and_then(json::object) {
-                for (key, raw) in tls.0 {
-                    if let Some(&i) = get_any_case(&self.tls_index, &key) {
-                        view.tls[i].get_or_insert(raw);
-                    }
+        if self.needs.tls
+            && let Some(tls) = view.top[tls_slot()].and_then(json::object)
+        {
+            for (key, raw) in tls.0 {
+                if let Some(&i) = get_any_case(&self.tls_index, &key) {
+                    view.tls[i].get_or_insert(raw);
                 }
             }
         }
@@ -614,6 +632,8 @@ fn identity_slot(path: &[&str]) -> usize {
 }
 
 const USER_IDENTITY_SLOT: usize = 1;
+const RECORD_START: usize = TOP_FIELDS.len();
+const UNKNOWN_KEY: usize = TOP_FIELDS.len() + 1;
 
 /// The `userIdentity` leaves that `actor`, `actor_kind` and `credential_kind` read.
 const DERIVED_IDENTITY_LEAVES: &[&[&str]] = &[

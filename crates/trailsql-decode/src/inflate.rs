@@ -15,14 +15,25 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 /// Inflates `bytes` if they are gzip (by magic, not by name); returns plain input as is.
 /// Fails past `limit` inflated bytes, so a small hostile file cannot exhaust memory.
 pub fn maybe_inflate(bytes: Vec<u8>, limit: u64) -> Result<Vec<u8>, DecodeErrorKind> {
+    maybe_inflate_into(bytes, limit, Vec::new())
+}
+
+/// [`maybe_inflate`] into `out`, whose allocation is reused (a scan inflates thousands of
+/// files; fresh multi-megabyte buffers would each be page-faulted in anew).
+pub fn maybe_inflate_into(
+    bytes: Vec<u8>,
+    limit: u64,
+    mut out: Vec<u8>,
+) -> Result<Vec<u8>, DecodeErrorKind> {
     if !is_gzip(&bytes) {
         if bytes.len() as u64 > limit {
             return Err(DecodeErrorKind::TooLarge { limit });
         }
         return Ok(bytes);
     }
+    out.clear();
     // CloudTrail compresses about 8:1; start near that to avoid regrowth.
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(limit as usize));
+    out.reserve(bytes.len().saturating_mul(8).min(limit as usize));
     let mut reader = MultiGzDecoder::new(&bytes[..]).take(limit.saturating_add(1));
     match reader.read_to_end(&mut out) {
         Ok(_) if out.len() as u64 > limit => Err(DecodeErrorKind::TooLarge { limit }),

@@ -77,17 +77,6 @@ impl Nesting {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Expect {
-    Value,
-    /// A key, or the end of an object that has no members yet.
-    FirstKey,
-    Key,
-    /// A value, or the end of an array that has no elements yet.
-    FirstElement,
-    CommaOrEnd,
-}
-
 impl<'a> Cursor<'a> {
     pub fn new(text: &'a str) -> Self {
         Self { text, pos: 0 }
@@ -151,24 +140,14 @@ impl<'a> Cursor<'a> {
     /// holds escapes (and so cannot be borrowed as is).
     #[inline]
     fn string_tail(&mut self) -> Result<bool, SyntaxError> {
-        let bytes = self.bytes();
-        let mut escaped = false;
-        loop {
-            match find_quote_or_backslash(&bytes[self.pos.min(bytes.len())..]) {
-                None => {
-                    self.pos = bytes.len();
-                    return Err(self.error("EOF while parsing a string"));
-                }
-                Some(i) => {
-                    self.pos += i;
-                    if bytes[self.pos] == b'"' {
-                        self.pos += 1;
-                        return Ok(escaped);
-                    }
-                    // A backslash and the byte it escapes; `\uXXXX` digits need no care.
-                    escaped = true;
-                    self.pos += 2;
-                }
+        match string_end(self.bytes(), self.pos) {
+            Some((end, escaped)) => {
+                self.pos = end;
+                Ok(escaped)
+            }
+            None => {
+                self.pos = self.text.len();
+                Err(self.error("EOF while parsing a string"))
             }
         }
     }
@@ -240,84 +219,108 @@ impl<'a> Cursor<'a> {
         if self.pos > start {
             return Ok(Raw(&self.text[start..self.pos]));
         }
-        let mut nesting = Nesting::default();
-        let mut expect = Expect::Value;
-        loop {
-            self.skip_ws();
-            let Some(&byte) = self.bytes().get(self.pos) else {
-                return Err(self.error("EOF while parsing a value"));
+        self.container(start)
+    }
+
+    /// Skips the object or array at `start`. The position lives in a local (so it stays
+    /// in a register) and the common runs, `"key":"value",` and closing chains, are
+    /// handled without going round the outer loop.
+    fn container(&mut self, start: usize) -> Result<Raw<'a>, SyntaxError> {
+        let bytes = self.bytes();
+        let fail = |pos: usize, message: &'static str| {
+            let message = if pos >= bytes.len() {
+                "EOF while parsing a value"
+            } else {
+                message
             };
-            let expect_before = expect;
-            match expect {
-                Expect::Value | Expect::FirstElement => {
-                    expect = Expect::CommaOrEnd;
-                    if matches!(expect_before, Expect::FirstElement) && byte == b']' {
-                        self.pos += 1;
-                        nesting.pop();
-                    } else {
-                        match byte {
-                            b'"' => {
-                                self.pos += 1;
-                                self.string_tail()?;
-                            }
-                            b'{' => {
-                                self.pos += 1;
-                                nesting.push(true);
-                                expect = Expect::FirstKey;
-                                continue;
-                            }
-                            b'[' => {
-                                self.pos += 1;
-                                nesting.push(false);
-                                expect = Expect::FirstElement;
-                                continue;
-                            }
-                            b't' => self.literal("true")?,
-                            b'f' => self.literal("false")?,
-                            b'n' => self.literal("null")?,
-                            b'-' | b'0'..=b'9' => self.number()?,
-                            _ => return Err(self.error("expected a value")),
-                        }
-                    }
-                }
-                Expect::FirstKey | Expect::Key => {
-                    if matches!(expect, Expect::FirstKey) && byte == b'}' {
-                        self.pos += 1;
-                        nesting.pop();
-                        expect = Expect::CommaOrEnd;
-                    } else if byte == b'"' {
-                        self.pos += 1;
-                        self.string_tail()?;
-                        self.expect(b':', "expected `:`")?;
-                        expect = Expect::Value;
-                        continue;
-                    } else {
-                        return Err(self.error("expected a key"));
-                    }
-                }
-                Expect::CommaOrEnd => {
-                    let object = nesting.top_is_object();
-                    match byte {
-                        b',' => {
-                            self.pos += 1;
-                            expect = if object { Expect::Key } else { Expect::Value };
-                            continue;
-                        }
-                        b'}' if object => {
-                            self.pos += 1;
-                            nesting.pop();
-                        }
-                        b']' if !object => {
-                            self.pos += 1;
-                            nesting.pop();
-                        }
-                        _ if object => return Err(self.error("expected `,` or `}`")),
-                        _ => return Err(self.error("expected `,` or `]`")),
-                    }
-                }
+            SyntaxError {
+                offset: pos.min(bytes.len()),
+                message,
             }
-            if nesting.depth == 0 {
-                return Ok(Raw(&self.text[start..self.pos]));
+        };
+        // After `{` or `,` in an object: a key, its colon, and whitespace.
+        let key = |pos: usize| -> Result<usize, SyntaxError> {
+            let pos = skip_ws_at(bytes, pos);
+            if bytes.get(pos) != Some(&b'"') {
+                return Err(fail(pos, "expected a key"));
+            }
+            let (pos, _) = string_end(bytes, pos + 1).ok_or(fail(bytes.len(), ""))?;
+            let pos = skip_ws_at(bytes, pos);
+            if bytes.get(pos) != Some(&b':') {
+                return Err(fail(pos, "expected `:`"));
+            }
+            Ok(pos + 1)
+        };
+        let mut nesting = Nesting::default();
+        let mut pos = start;
+        'value: loop {
+            pos = skip_ws_at(bytes, pos);
+            match bytes.get(pos) {
+                Some(b'"') => {
+                    pos = string_end(bytes, pos + 1).ok_or(fail(bytes.len(), ""))?.0;
+                }
+                Some(b'{') => {
+                    nesting.push(true);
+                    pos = skip_ws_at(bytes, pos + 1);
+                    if bytes.get(pos) == Some(&b'}') {
+                        pos += 1;
+                        nesting.pop();
+                    } else {
+                        pos = key(pos)?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    nesting.push(false);
+                    pos = skip_ws_at(bytes, pos + 1);
+                    if bytes.get(pos) == Some(&b']') {
+                        pos += 1;
+                        nesting.pop();
+                    } else {
+                        continue 'value;
+                    }
+                }
+                Some(_) => {
+                    self.pos = pos;
+                    match bytes[pos] {
+                        b't' => self.literal("true")?,
+                        b'f' => self.literal("false")?,
+                        b'n' => self.literal("null")?,
+                        b'-' | b'0'..=b'9' => self.number()?,
+                        _ => return Err(fail(pos, "expected a value")),
+                    }
+                    pos = self.pos;
+                }
+                None => return Err(fail(pos, "")),
+            }
+            // After a complete value: a comma goes on, closing brackets may chain.
+            loop {
+                if nesting.depth == 0 {
+                    self.pos = pos;
+                    return Ok(Raw(&self.text[start..pos]));
+                }
+                pos = skip_ws_at(bytes, pos);
+                let object = nesting.top_is_object();
+                match bytes.get(pos) {
+                    Some(b',') if object => {
+                        pos = key(pos + 1)?;
+                        continue 'value;
+                    }
+                    Some(b',') => {
+                        pos += 1;
+                        continue 'value;
+                    }
+                    Some(b'}') if object => {
+                        pos += 1;
+                        nesting.pop();
+                    }
+                    Some(b']') if !object => {
+                        pos += 1;
+                        nesting.pop();
+                    }
+                    _ if object => return Err(fail(pos, "expected `,` or `}`")),
+                    _ => return Err(fail(pos, "expected `,` or `]`")),
+                }
             }
         }
     }
@@ -385,6 +388,31 @@ impl<'a> Cursor<'a> {
         })?;
         Ok(ObjectFields(fields))
     }
+}
+
+/// Where the string whose contents start at `pos` ends (just past its closing quote),
+/// and whether it holds escapes; `None` when it never ends.
+#[inline]
+fn string_end(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let i = find_quote_or_backslash(bytes.get(pos..)?)?;
+        pos += i;
+        if bytes[pos] == b'"' {
+            return Some((pos + 1, escaped));
+        }
+        // A backslash and the byte it escapes; `\uXXXX` digits need no care.
+        escaped = true;
+        pos += 2;
+    }
+}
+
+#[inline]
+fn skip_ws_at(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
 }
 
 /// The first `"` or `\`. Most CloudTrail strings are short, where eight bytes at a time

@@ -51,6 +51,30 @@ pub struct EngineOptions {
     pub late_delivery: std::time::Duration,
     /// How `s3://` sources are reached.
     pub s3: crate::s3::S3Options,
+    /// Where discovered `requestparameters_*` columns are remembered, keyed by the
+    /// sampled objects' names and sizes, so that opening the same trail again reads
+    /// nothing to discover them. `None` discovers every time.
+    pub schema_cache: Option<std::path::PathBuf>,
+}
+
+/// The per-user cache folder: `$TRAILSQL_CACHE_DIR`, else `$XDG_CACHE_HOME/trailsql`,
+/// else `~/.cache/trailsql`. `TRAILSQL_CACHE_DIR=off` turns caching off.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("TRAILSQL_CACHE_DIR") {
+        Some(dir) if dir == "off" => return None,
+        Some(dir) if !dir.is_empty() => return Some(dir.into()),
+        _ => {}
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(std::path::PathBuf::from(dir).join("trailsql"));
+    }
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| {
+            std::path::PathBuf::from(home)
+                .join(".cache")
+                .join("trailsql")
+        })
 }
 
 impl Default for EngineOptions {
@@ -63,6 +87,7 @@ impl Default for EngineOptions {
             target_partitions: None,
             late_delivery: std::time::Duration::from_secs(3600),
             s3: crate::s3::S3Options::default(),
+            schema_cache: None,
         }
     }
 }
@@ -310,25 +335,118 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
     Ok(ctx)
 }
 
-/// Samples files evenly across the listing until the byte budget is spent.
+/// Samples files evenly across the listing until the byte budget is spent, on every
+/// core, or takes the answer remembered for the same sample.
 fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> {
+    let cached = options
+        .schema_cache
+        .as_ref()
+        .filter(|_| {
+            objects
+                .iter()
+                .all(|o| !matches!(o.body, source::ObjectBody::Memory(_)))
+        })
+        .map(|dir| {
+            dir.join("schema")
+                .join(format!("{:016x}.json", sample_key(objects, options)))
+        });
+    if let Some(paths) = cached
+        .as_ref()
+        .and_then(|file| std::fs::read(file).ok())
+        .and_then(|bytes| serde_json::from_slice::<Vec<Vec<String>>>(&bytes).ok())
+    {
+        return paths;
+    }
+    let order: Vec<&LogObject> = evenly_spaced(objects).collect();
+    let threads = options
+        .target_partitions
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, 8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let spent = std::sync::atomic::AtomicU64::new(0);
+    // Store objects are read through the runtime this was called from.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let discoveries: Vec<SchemaDiscovery> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let _runtime = runtime.as_ref().map(|r| r.enter());
+                    let mut discovery = SchemaDiscovery::new(
+                        options.max_request_parameter_columns,
+                        options.max_inflated_bytes,
+                    );
+                    while spent.load(Relaxed) < options.discovery_bytes {
+                        let Some(object) = order.get(next.fetch_add(1, Relaxed)) else {
+                            break;
+                        };
+                        // A file that cannot be read is reported by the query that reads it.
+                        if let Ok(bytes) = object.read()
+                            && let Ok(inflated) = discovery.add_file(&object.location, bytes)
+                        {
+                            spent.fetch_add(inflated, Relaxed);
+                        }
+                    }
+                    discovery
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("discovery thread"))
+            .collect()
+    });
     let mut discovery = SchemaDiscovery::new(
         options.max_request_parameter_columns,
         options.max_inflated_bytes,
     );
-    let mut spent = 0u64;
-    for object in evenly_spaced(objects) {
-        if spent >= options.discovery_bytes {
-            break;
-        }
-        // A file that cannot be read is reported by the query that reads it.
-        if let Ok(bytes) = object.read()
-            && let Ok(inflated) = discovery.add_file(&object.location, bytes)
+    for part in &discoveries {
+        discovery.merge(part);
+    }
+    let paths = discovery.paths();
+    if let Some(file) = cached
+        && let Some(dir) = file.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+    {
+        // Written whole then renamed, so a concurrent reader never sees half a file.
+        let temporary = file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(
+            &temporary,
+            serde_json::to_vec(&paths).expect("strings serialise"),
+        )
+        .is_ok()
         {
-            spent += inflated;
+            let _ = std::fs::rename(&temporary, &file);
         }
     }
-    discovery.paths()
+    paths
+}
+
+/// Names what discovery would read: every candidate object's name and size, and the
+/// settings and version that shape the answer.
+fn sample_key(objects: &[LogObject], options: &EngineOptions) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // FNV-1a: stable across releases and platforms, unlike `DefaultHasher`.
+    struct Fnv(u64);
+    impl Hasher for Fnv {
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    options.discovery_bytes.hash(&mut hasher);
+    options.max_request_parameter_columns.hash(&mut hasher);
+    for object in objects {
+        object.location.hash(&mut hasher);
+        object.size.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// Objects in an order that spreads early picks over the whole listing: 0, n/2, n/4,

@@ -41,7 +41,7 @@ mod sql;
 mod stats;
 mod table;
 
-pub use engine::{Engine, EngineOptions, Query, QueryProgress, TABLE_NAME};
+pub use engine::{Engine, EngineOptions, Query, QueryProgress, TABLE_NAME, default_cache_dir};
 pub use error::{Error, Result};
 pub use scan::CloudTrailScanExec;
 pub use source::LogObject;

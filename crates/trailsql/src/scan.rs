@@ -72,8 +72,6 @@ impl fmt::Display for Listing {
     }
 }
 
-/// Local files read ahead of the decoder, per partition.
-const FILE_READS_AHEAD: usize = 2;
 /// S3 objects read ahead of the decoder, per partition: enough to hide request latency.
 const STORE_READS_AHEAD: usize = 16;
 
@@ -216,37 +214,48 @@ impl ExecutionPlan for CloudTrailScanExec {
         let options = self.options.clone();
         let stats = Arc::clone(&self.stats);
         let limit = self.limit;
-        // Reads run ahead of decoding, a few objects at a time (more for S3, where each
-        // read is a round trip), so I/O overlaps with decoding in bounded memory.
-        let ahead = if files
+        // Store objects are read ahead of decoding, many at a time, so request latency
+        // overlaps with decoding in bounded memory. Local files are read by the decoding
+        // thread itself: from the page cache a read is a copy, cheaper than handing each
+        // file across threads.
+        let remote = files
             .iter()
-            .any(|o| matches!(o.body, crate::source::ObjectBody::Store { .. }))
-        {
-            STORE_READS_AHEAD
-        } else {
-            FILE_READS_AHEAD
-        };
-        let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(ahead);
-        builder.spawn(async move {
-            let mut reads = futures::stream::iter(files)
-                .map(|object| async move {
-                    let bytes = object.read_async().await;
-                    (object, bytes)
-                })
-                .buffered(ahead);
-            while let Some(read) = reads.next().await {
-                if object_tx.send(read).await.is_err() {
-                    break;
+            .any(|o| matches!(o.body, crate::source::ObjectBody::Store { .. }));
+        let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(STORE_READS_AHEAD);
+        let mut local = Vec::new();
+        if remote {
+            builder.spawn(async move {
+                let mut reads = futures::stream::iter(files)
+                    .map(|object| async move {
+                        let bytes = object.read_async().await;
+                        (object, bytes)
+                    })
+                    .buffered(STORE_READS_AHEAD);
+                while let Some(read) = reads.next().await {
+                    if object_tx.send(read).await.is_err() {
+                        break;
+                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            });
+        } else {
+            drop(object_tx);
+            local = files;
+        }
         builder.spawn_blocking(move || {
             let mut decoder =
                 CloudTrailDecoder::new(&schema, projection.as_deref(), options.clone());
             let mut sent = 0usize;
             let mut open = true;
-            while let Some((object, read)) = object_rx.blocking_recv() {
+            let mut local = local.into_iter();
+            let mut next = || match local.next() {
+                Some(object) => {
+                    let read = object.read();
+                    Some((object, read))
+                }
+                None => object_rx.blocking_recv(),
+            };
+            while let Some((object, read)) = next() {
                 let bytes = match read {
                     Ok(bytes) => bytes,
                     Err(error) if options.on_error == OnError::Skip => {

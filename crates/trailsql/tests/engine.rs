@@ -218,3 +218,60 @@ async fn discovery_samples_across_the_listing() {
         ["requestparameters_first", "requestparameters_second_nested"]
     );
 }
+
+#[tokio::test]
+async fn discovered_columns_are_remembered_for_the_same_sample() {
+    let logs = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let file = logs.path().join("a.json");
+    std::fs::write(
+        &file,
+        br#"{"Records":[{"eventName":"CreateStream","requestParameters":{"streamName":"s"}}]}"#,
+    )
+    .unwrap();
+    let options = EngineOptions {
+        schema_cache: Some(cache.path().to_path_buf()),
+        ..EngineOptions::default()
+    };
+    let path = logs.path().display().to_string();
+    let engine = Engine::open(std::slice::from_ref(&path), options.clone())
+        .await
+        .unwrap();
+    let (out, _) = query(
+        &engine,
+        "SELECT requestparameters_streamname FROM cloudtrail",
+    )
+    .await;
+    assert!(out.contains("| s "), "{out}");
+    let remembered: Vec<_> = std::fs::read_dir(cache.path().join("schema"))
+        .unwrap()
+        .collect();
+    assert_eq!(remembered.len(), 1);
+
+    // The remembered answer is used: a column written into it appears without a read.
+    let entry = remembered[0].as_ref().unwrap().path();
+    std::fs::write(&entry, br#"[["streamName"],["remembered"]]"#).unwrap();
+    let engine = Engine::open(std::slice::from_ref(&path), options.clone())
+        .await
+        .unwrap();
+    let (out, _) = query(
+        &engine,
+        "SELECT requestparameters_remembered FROM cloudtrail",
+    )
+    .await;
+    assert!(out.contains("requestparameters_remembered"), "{out}");
+
+    // A changed sample (another size) is discovered again.
+    std::fs::write(
+        &file,
+        br#"{"Records":[{"eventName":"CreateStream","requestParameters":{"streamName":"s","shardCount":1}}]}"#,
+    )
+    .unwrap();
+    let engine = Engine::open(&[path], options).await.unwrap();
+    let (out, _) = query(
+        &engine,
+        "SELECT requestparameters_shardcount FROM cloudtrail",
+    )
+    .await;
+    assert!(out.contains("| 1 "), "{out}");
+}
