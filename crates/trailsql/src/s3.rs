@@ -253,7 +253,7 @@ pub struct S3Lister {
 impl S3Lister {
     fn object(&self, meta: &ObjectMeta) -> LogObject {
         LogObject {
-            location: format!("s3://{}/{}", self.bucket, meta.location),
+            location: format!("s3://{}/{}", self.bucket, meta.location).into(),
             size: meta.size,
             body: ObjectBody::Store {
                 store: Arc::clone(&self.store),

@@ -10,14 +10,14 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct LogObject {
     /// How the object is named in errors, statistics and the `log_file` column.
-    pub location: String,
+    pub location: Arc<str>,
     pub size: u64,
     pub body: ObjectBody,
 }
 
 #[derive(Clone)]
 pub enum ObjectBody {
-    File(PathBuf),
+    File(Arc<Path>),
     Memory(Arc<[u8]>),
     /// An object in a store (S3), read with a GET.
     Store {
@@ -40,7 +40,7 @@ impl LogObject {
     pub fn memory(location: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
         let bytes = bytes.into();
         Self {
-            location: location.into(),
+            location: location.into().into(),
             size: bytes.len() as u64,
             body: ObjectBody::Memory(bytes),
         }
@@ -48,16 +48,16 @@ impl LogObject {
 
     pub fn file(path: PathBuf, size: u64) -> Self {
         Self {
-            location: path.display().to_string(),
+            location: path.display().to_string().into(),
             size,
-            body: ObjectBody::File(path),
+            body: ObjectBody::File(path.into()),
         }
     }
 
     pub fn read(&self) -> Result<Vec<u8>> {
         match &self.body {
             ObjectBody::File(path) => std::fs::read(path).map_err(|source| Error::Io {
-                path: self.location.clone(),
+                path: self.location.to_string(),
                 source,
             }),
             ObjectBody::Memory(bytes) => Ok(bytes.to_vec()),
@@ -65,7 +65,7 @@ impl LogObject {
             ObjectBody::Store { store, path } => tokio::runtime::Handle::current()
                 .block_on(crate::s3::get(store, path))
                 .map_err(|e| Error::S3 {
-                    location: self.location.clone(),
+                    location: self.location.to_string(),
                     message: format!("cannot read: {e}"),
                 }),
         }
@@ -77,7 +77,7 @@ impl LogObject {
         match &self.body {
             ObjectBody::Store { store, path } => {
                 crate::s3::get(store, path).await.map_err(|e| Error::S3 {
-                    location: self.location.clone(),
+                    location: self.location.to_string(),
                     message: format!("cannot read: {e}"),
                 })
             }
@@ -144,9 +144,9 @@ fn add_path(path: &Path, objects: &mut Vec<LogObject>) -> Result<()> {
         walk(path, objects, &mut visited)
     } else {
         objects.push(LogObject {
-            location: path.display().to_string(),
+            location: path.display().to_string().into(),
             size: metadata.len(),
-            body: ObjectBody::File(path.to_path_buf()),
+            body: ObjectBody::File(path.into()),
         });
         Ok(())
     }
@@ -178,9 +178,9 @@ fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) ->
             walk(&entry, objects, visited)?;
         } else if metadata.is_file() {
             objects.push(LogObject {
-                location: entry.display().to_string(),
+                location: entry.display().to_string().into(),
                 size: metadata.len(),
-                body: ObjectBody::File(entry),
+                body: ObjectBody::File(entry.into()),
             });
         }
     }
@@ -231,10 +231,7 @@ mod tests {
             .collect();
         assert_eq!(loads, vec![110, 105]);
         assert_eq!(
-            groups[1]
-                .iter()
-                .map(|o| o.location.as_str())
-                .collect::<Vec<_>>(),
+            groups[1].iter().map(|o| &*o.location).collect::<Vec<_>>(),
             ["o1", "o2", "o4"]
         );
     }
