@@ -436,3 +436,61 @@ fn columns_doc_is_current() {
         "docs/columns.md is stale: run `UPDATE_DOCS=1 cargo test -p trailsql-decode columns_doc`"
     );
 }
+
+/// Decodes in-memory bytes with a projection; returns rows or the error.
+fn decode_bytes(columns: &[&str], bytes: &[u8]) -> Result<usize, trailsql_decode::DecodeError> {
+    let schema = CloudTrailSchema::default();
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+    let mut rows = 0;
+    decoder.decode_file("mem.json", bytes.to_vec(), &mut |b| rows += b.num_rows())?;
+    Ok(rows + decoder.flush().map_or(0, |b| b.num_rows()))
+}
+
+#[test]
+fn syntax_is_checked_in_values_no_column_reads() {
+    let good = br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null}]}},{"eventName":"B"}]}"#;
+    for columns in [&[][..], &["eventname"][..], &["useridentity_arn"][..]] {
+        assert_eq!(decode_bytes(columns, good).unwrap(), 2);
+        for bad in [
+            &br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":nul}]}},{"eventName":"B"}]}"#[..],
+            br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1 {"b":null}]}},{"eventName":"B"}]}"#,
+            br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null]}},{"eventName":"B"}]}"#,
+            br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null}]}},{"eventName":"B"}"#,
+        ] {
+            let error = decode_bytes(columns, bad).unwrap_err();
+            assert!(
+                matches!(error.kind, DecodeErrorKind::Json { .. }),
+                "{columns:?}: {error}"
+            );
+            assert_eq!(error.location.file, "mem.json");
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_fails_the_record_it_is_in() {
+    let mut bytes = br#"{"Records":[{"eventName":"A"},{"eventName":"B","userAgent":"x"#.to_vec();
+    bytes.push(0xff);
+    bytes.extend_from_slice(br#""}]}"#);
+    for columns in [&[][..], &["eventname"][..]] {
+        let error = decode_bytes(columns, &bytes).unwrap_err();
+        assert_eq!(error.location.record, Some(1), "{error}");
+        assert!(error.to_string().contains("invalid UTF-8"), "{error}");
+    }
+}
+
+#[test]
+fn deep_nesting_in_a_record_is_skipped_or_kept_as_text() {
+    let depth = 10_000;
+    let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let file = format!(r#"{{"Records":[{{"eventName":"A","requestParameters":{{"x":{deep}}}}}]}}"#);
+    assert_eq!(decode_bytes(&["eventname"], file.as_bytes()).unwrap(), 1);
+    assert_eq!(
+        decode_bytes(&["requestparameters"], file.as_bytes()).unwrap(),
+        1
+    );
+}
