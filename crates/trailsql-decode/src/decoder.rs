@@ -555,12 +555,16 @@ impl CloudTrailDecoder {
     fn finish_view<'a>(&self, view: &mut RecordView<'a>) {
         if self.needs.identity
             && !view.identity_walked
-            && let Some(identity) = view.top[USER_IDENTITY_SLOT].and_then(json::object)
+            && let Some(identity) = view.top[USER_IDENTITY_SLOT]
+            && json::kind(identity) == Kind::Object
         {
-            view.has_session_context = identity.0.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("sessionContext") && json::kind(*v) == Kind::Object
-            });
-            collect_leaves(&self.identity_tree, &identity, &mut view.identity);
+            // Already checked when the record was split, so walking it cannot fail.
+            let _ = stream_leaves(
+                &self.identity_tree,
+                &mut Cursor::new(identity.get()),
+                view,
+                true,
+            );
         }
         if self.needs.tls
             && let Some(tls) = view.top[tls_slot()].and_then(json::object)
@@ -683,22 +687,6 @@ fn stream_leaves<'a>(
         }
         Ok(())
     })
-}
-
-fn collect_leaves<'a>(tree: &KeyTree, object: &ObjectFields<'a>, out: &mut [Option<Raw<'a>>]) {
-    for (key, raw) in &object.0 {
-        match tree.get(key) {
-            Some(KeyNode::Leaf(i)) => {
-                out[*i].get_or_insert(*raw);
-            }
-            Some(KeyNode::Branch(subtree)) => {
-                if let Some(child) = json::object(*raw) {
-                    collect_leaves(subtree, &child, out);
-                }
-            }
-            None => {}
-        }
-    }
 }
 
 /// Deepest `requestParameters` nesting flattened into columns; deeper objects stay JSON.

@@ -206,20 +206,23 @@ impl<'a> Cursor<'a> {
             Some(b'"') => {
                 self.pos += 1;
                 self.string_tail()?;
-                return Ok(Raw(&self.text[start..self.pos]));
             }
-            Some(b'{' | b'[') => {}
-            Some(b't') => self.literal("true")?,
-            Some(b'f') => self.literal("false")?,
-            Some(b'n') => self.literal("null")?,
-            Some(b'-' | b'0'..=b'9') => self.number()?,
-            Some(_) => return Err(self.error("expected a value")),
-            None => return Err(self.error("EOF while parsing a value")),
+            Some(b'{' | b'[') => return self.container(start),
+            _ => self.scalar()?,
         }
-        if self.pos > start {
-            return Ok(Raw(&self.text[start..self.pos]));
+        Ok(Raw(&self.text[start..self.pos]))
+    }
+
+    /// A literal or a number at the cursor.
+    fn scalar(&mut self) -> Result<(), SyntaxError> {
+        match self.bytes().get(self.pos) {
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("EOF while parsing a value")),
         }
-        self.container(start)
     }
 
     /// Skips the object or array at `start`. The position lives in a local (so it stays
@@ -280,18 +283,11 @@ impl<'a> Cursor<'a> {
                         continue 'value;
                     }
                 }
-                Some(_) => {
+                _ => {
                     self.pos = pos;
-                    match bytes[pos] {
-                        b't' => self.literal("true")?,
-                        b'f' => self.literal("false")?,
-                        b'n' => self.literal("null")?,
-                        b'-' | b'0'..=b'9' => self.number()?,
-                        _ => return Err(fail(pos, "expected a value")),
-                    }
+                    self.scalar()?;
                     pos = self.pos;
                 }
-                None => return Err(fail(pos, "")),
             }
             // After a complete value: a comma goes on, closing brackets may chain.
             loop {

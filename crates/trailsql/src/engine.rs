@@ -362,40 +362,33 @@ fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> 
         .target_partitions
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 8);
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let spent = std::sync::atomic::AtomicU64::new(0);
     // Store objects are read through the runtime this was called from.
     let runtime = tokio::runtime::Handle::try_current().ok();
-    let discoveries: Vec<SchemaDiscovery> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    use std::sync::atomic::Ordering::Relaxed;
-                    let _runtime = runtime.as_ref().map(|r| r.enter());
-                    let mut discovery = SchemaDiscovery::new(
-                        options.max_request_parameter_columns,
-                        options.max_inflated_bytes,
-                    );
-                    while spent.load(Relaxed) < options.discovery_bytes {
-                        let Some(object) = order.get(next.fetch_add(1, Relaxed)) else {
-                            break;
-                        };
-                        // A file that cannot be read is reported by the query that reads it.
-                        if let Ok(bytes) = object.read()
-                            && let Ok(inflated) = discovery.add_file(&object.location, bytes)
-                        {
-                            spent.fetch_add(inflated, Relaxed);
-                        }
-                    }
-                    discovery
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("discovery thread"))
-            .collect()
-    });
+    let discoveries = crate::parallel::drain(
+        &order,
+        threads,
+        || {
+            SchemaDiscovery::new(
+                options.max_request_parameter_columns,
+                options.max_inflated_bytes,
+            )
+        },
+        |discovery, object| {
+            use std::sync::atomic::Ordering::Relaxed;
+            if spent.load(Relaxed) >= options.discovery_bytes {
+                return false;
+            }
+            let _runtime = runtime.as_ref().map(|r| r.enter());
+            // A file that cannot be read is reported by the query that reads it.
+            if let Ok(bytes) = object.read()
+                && let Ok(inflated) = discovery.add_file(&object.location, bytes)
+            {
+                spent.fetch_add(inflated, Relaxed);
+            }
+            true
+        },
+    );
     let mut discovery = SchemaDiscovery::new(
         options.max_request_parameter_columns,
         options.max_inflated_bytes,

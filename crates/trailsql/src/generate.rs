@@ -807,29 +807,26 @@ pub fn write_trail_on(
     threads: usize,
 ) -> std::io::Result<Written> {
     let plan = plan_files(spec);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::io::Result<Written>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut written = Written::default();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(file) = plan.get(i) else {
-                            return Ok(written);
-                        };
-                        written.bytes += write_file(root, spec.mix, file)?;
-                        written.files += 1;
-                        written.events += file.events;
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("generator thread"))
-            .collect()
-    });
+    let results = crate::parallel::drain(
+        &plan,
+        threads,
+        || Ok(Written::default()),
+        |written: &mut std::io::Result<Written>, file| {
+            let Ok(sum) = written else { return false };
+            match write_file(root, spec.mix, file) {
+                Ok(bytes) => {
+                    sum.bytes += bytes;
+                    sum.files += 1;
+                    sum.events += file.events;
+                    true
+                }
+                Err(error) => {
+                    *written = Err(error);
+                    false
+                }
+            }
+        },
+    );
     results.into_iter().try_fold(Written::default(), |sum, r| {
         let r = r?;
         Ok(Written {

@@ -31,6 +31,7 @@ mod engine;
 mod error;
 pub mod generate;
 pub mod layout;
+mod parallel;
 mod prune;
 pub mod results;
 pub mod s3;
