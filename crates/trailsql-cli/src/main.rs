@@ -1,6 +1,7 @@
 //! The `trailsql` command: SQL over AWS CloudTrail logs.
 
 mod check;
+mod convert;
 mod output;
 mod repl;
 mod script;
@@ -86,6 +87,11 @@ pub(crate) struct SourceArgs {
     /// The AWS profile for s3:// sources (default: AWS_PROFILE, else the default profile).
     #[arg(long, value_name = "NAME")]
     aws_profile: Option<String>,
+
+    /// Keep what queries decode as Parquet in DIR and read it from there next time; a
+    /// new or changed log object is decoded again (see `trailsql cache`).
+    #[arg(long = "cache", value_name = "DIR", env = "TRAILSQL_PARQUET_CACHE")]
+    parquet_cache: Option<std::path::PathBuf>,
 }
 
 impl SourceArgs {
@@ -104,6 +110,7 @@ impl SourceArgs {
         options.s3.endpoint = self.s3_endpoint.clone();
         options.s3.region = self.s3_region.clone();
         options.s3.profile = self.aws_profile.clone();
+        options.parquet_cache = self.parquet_cache.clone();
         Ok(())
     }
 }
@@ -115,6 +122,11 @@ enum Command {
     /// Write a deterministic generated trail in CloudTrail's S3 layout (for benchmarks
     /// and tests).
     Generate(GenerateArgs),
+    /// Write the `cloudtrail` table of SOURCES as Hive-partitioned Parquet in DEST
+    /// (`account=/region=/date=`), converting only objects not converted there before.
+    Convert(convert::ConvertArgs),
+    /// Show the Parquet cache's size and what it covers of SOURCES, or clear it.
+    Cache(convert::CacheArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,6 +254,10 @@ fn main() -> ExitCode {
     };
     match args.subcommand {
         Some(Command::Check(check)) => return runtime.block_on(check::run(*check)),
+        Some(Command::Convert(convert_args)) => {
+            return runtime.block_on(convert::convert(convert_args));
+        }
+        Some(Command::Cache(cache_args)) => return runtime.block_on(convert::cache(cache_args)),
         Some(Command::Generate(generate_args)) => {
             return generate(&generate_args).unwrap_or_else(|error| {
                 eprintln!("Error: {error:#}");

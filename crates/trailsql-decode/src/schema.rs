@@ -596,6 +596,18 @@ impl CloudTrailSchema {
         Arc::clone(&self.arrow)
     }
 
+    /// The `requestParameters` leaf paths flattened into columns, in column order: what
+    /// [`Self::new`] was given, less duplicates.
+    pub fn request_parameter_paths(&self) -> Vec<Vec<String>> {
+        self.columns
+            .iter()
+            .filter_map(|c| match &c.source {
+                Source::RequestParameter(path) => Some(path.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }

@@ -16,6 +16,10 @@ use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery
 
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Lister, LocalLister};
+use crate::parquet::cache::ParquetCache;
+use crate::parquet::convert::{
+    ConvertOptions, ConvertProgress, ConvertReport, ConvertedTrail, Destination,
+};
 use crate::scan::CloudTrailScanExec;
 use crate::source::{self, LogObject};
 use crate::sql::{
@@ -55,6 +59,9 @@ pub struct EngineOptions {
     /// sampled objects' names and sizes, so that opening the same trail again reads
     /// nothing to discover them. `None` discovers every time.
     pub schema_cache: Option<std::path::PathBuf>,
+    /// A folder for the transparent Parquet cache: queries read cached objects from it
+    /// and add what they decode. `None` (the default) decodes raw logs every time.
+    pub parquet_cache: Option<std::path::PathBuf>,
 }
 
 /// The per-user cache folder: `$TRAILSQL_CACHE_DIR`, else `$XDG_CACHE_HOME/trailsql`,
@@ -88,6 +95,7 @@ impl Default for EngineOptions {
             late_delivery: std::time::Duration::from_secs(3600),
             s3: crate::s3::S3Options::default(),
             schema_cache: None,
+            parquet_cache: None,
         }
     }
 }
@@ -103,6 +111,7 @@ pub struct Engine {
     names: HashSet<String>,
     /// Requests made to object stores (S3) by this engine's sources.
     requests: Option<Arc<crate::s3::RequestCounts>>,
+    options: EngineOptions,
 }
 
 impl Engine {
@@ -112,6 +121,7 @@ impl Engine {
     pub async fn open<S: AsRef<str>>(sources: &[S], options: EngineOptions) -> Result<Self> {
         let mut plain = Vec::new();
         let mut layouts = Vec::new();
+        let mut converted = Vec::new();
         let mut store_objects = Vec::new();
         let counts = Arc::new(crate::s3::RequestCounts::default());
         let mut stores: std::collections::HashMap<String, Arc<dyn object_store::ObjectStore>> =
@@ -132,6 +142,18 @@ impl Engine {
                         store
                     }
                 };
+                let destination = Destination {
+                    store: Arc::clone(&store),
+                    root: object_store::path::Path::from(prefix.as_str()),
+                    url: datafusion::execution::object_store::ObjectStoreUrl::parse(format!(
+                        "s3://{bucket}"
+                    ))?,
+                    display: source.to_string(),
+                };
+                if destination.holds_trail().await {
+                    converted.push(Arc::new(ConvertedTrail::open(destination).await?));
+                    continue;
+                }
                 let lister: Arc<dyn Lister> = Arc::new(crate::s3::S3Lister { bucket, store });
                 match Layout::discover(Arc::clone(&lister), &prefix).await? {
                     Some(layout) => layouts.push(Arc::new(layout)),
@@ -148,6 +170,11 @@ impl Engine {
                 continue;
             }
             let local = std::path::Path::new(source);
+            if local.join(crate::parquet::convert::MANIFEST_DIR).is_dir() {
+                let destination = Destination::local(local)?;
+                converted.push(Arc::new(ConvertedTrail::open(destination).await?));
+                continue;
+            }
             if local.is_dir() {
                 let lister: Arc<dyn Lister> = Arc::new(LocalLister);
                 if let Some(layout) = Layout::discover(lister, source).await? {
@@ -156,6 +183,15 @@ impl Engine {
                 }
             }
             plain.push(source.to_string());
+        }
+        if layouts.is_empty()
+            && store_objects.is_empty()
+            && plain.is_empty()
+            && converted.is_empty()
+        {
+            return Err(Error::NotFound {
+                path: "(no sources)".to_string(),
+            });
         }
         let mut objects = if plain.is_empty() {
             Vec::new()
@@ -167,7 +203,7 @@ impl Engine {
                 })??
         };
         objects.extend(store_objects);
-        let mut engine = Self::build(objects, layouts, options).await?;
+        let mut engine = Self::build(objects, layouts, converted, options).await?;
         engine.requests = Some(counts);
         Ok(engine)
     }
@@ -179,12 +215,13 @@ impl Engine {
 
     /// Opens already listed objects.
     pub async fn from_objects(objects: Vec<LogObject>, options: EngineOptions) -> Result<Self> {
-        Self::build(objects, Vec::new(), options).await
+        Self::build(objects, Vec::new(), Vec::new(), options).await
     }
 
     async fn build(
         objects: Vec<LogObject>,
         layouts: Vec<Arc<Layout>>,
+        converted: Vec<Arc<ConvertedTrail>>,
         options: EngineOptions,
     ) -> Result<Self> {
         let objects = Arc::new(objects);
@@ -199,11 +236,27 @@ impl Engine {
         }
         let sampled = Arc::new(sample);
         let discovery_options = options.clone();
-        let paths = tokio::task::spawn_blocking(move || discover(&sampled, &discovery_options))
+        let mut paths = tokio::task::spawn_blocking(move || discover(&sampled, &discovery_options))
             .await
             .map_err(|e| {
                 Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e)))
             })?;
+        if !converted.is_empty() {
+            // Columns converted trails have, beside those discovered in raw logs, in the
+            // column-name order discovery uses.
+            let mut by_name = std::collections::BTreeMap::new();
+            for path in converted
+                .iter()
+                .flat_map(|t| t.request_parameter_paths())
+                .chain(paths)
+            {
+                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+                by_name
+                    .entry(trailsql_decode::flat_name("requestParameters", &parts))
+                    .or_insert(path);
+            }
+            paths = by_name.into_values().collect();
+        }
         let schema = Arc::new(CloudTrailSchema::new(&paths));
         let decoder_options = DecoderOptions {
             on_error: options.on_error,
@@ -214,10 +267,20 @@ impl Engine {
             Arc::clone(&schema),
             objects,
             layouts,
+            converted.clone(),
             i64::try_from(options.late_delivery.as_micros()).unwrap_or(i64::MAX),
             decoder_options,
         ));
+        if let Some(dir) = &options.parquet_cache {
+            table.set_cache(Some(ParquetCache::open(dir)?));
+        }
         let ctx = session(&options, &schema)?;
+        for trail in &converted {
+            ctx.register_object_store(
+                trail.destination.url.as_ref(),
+                Arc::clone(&trail.destination.store),
+            );
+        }
         ctx.register_table(TABLE_NAME, Arc::clone(&table) as _)?;
         let mut names: HashSet<String> = schema.columns().iter().map(|c| c.name.clone()).collect();
         names.insert(TABLE_NAME.to_string());
@@ -226,6 +289,7 @@ impl Engine {
             table,
             names,
             requests: None,
+            options,
         })
     }
 
@@ -279,6 +343,72 @@ impl Engine {
         Ok(())
     }
 
+    /// Turns the transparent Parquet cache on (in `dir`) or off for the queries after this.
+    pub fn set_parquet_cache(&self, dir: Option<&std::path::Path>) -> Result<()> {
+        let cache = dir.map(ParquetCache::open).transpose()?;
+        self.table.set_cache(cache);
+        Ok(())
+    }
+
+    /// The Parquet cache in use, if any.
+    pub fn parquet_cache(&self) -> Option<Arc<ParquetCache>> {
+        self.table.cache()
+    }
+
+    /// How many of the sources' raw objects the Parquet cache holds, of how many. Lists
+    /// layout folders in full.
+    pub async fn cache_coverage(&self) -> Result<Option<(u64, u64)>> {
+        let Some(cache) = self.table.cache() else {
+            return Ok(None);
+        };
+        let objects = self.table.all_objects().await?;
+        let columns: Vec<String> = self
+            .schema()
+            .columns()
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        Ok(Some(cache.coverage(&objects, &columns)))
+    }
+
+    /// Writes the sources' raw logs as Hive-partitioned Parquet under `dest` (a folder or
+    /// `s3://` URL), converting only objects not converted there before. `progress` is
+    /// called as batches finish.
+    pub async fn convert(
+        &self,
+        dest: &str,
+        options: &ConvertOptions,
+        progress: impl Fn(&ConvertProgress) + Send + Sync + 'static,
+    ) -> Result<ConvertReport> {
+        let destination = Destination::parse(dest, &self.options.s3).await?;
+        let existing = if destination.holds_trail().await {
+            destination.load_manifest().await?
+        } else {
+            Vec::new()
+        };
+        let objects = self.table.all_objects().await?;
+        let schema = Arc::new(CloudTrailSchema::new(
+            &self.schema().request_parameter_paths(),
+        ));
+        let paths = schema.request_parameter_paths();
+        let decoder_options = self.table.decoder_options().clone();
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::parquet::convert::convert(
+                objects,
+                &schema,
+                &paths,
+                decoder_options,
+                &destination,
+                existing,
+                &options,
+                &progress,
+            )
+        })
+        .await
+        .map_err(|e| Error::DataFusion(datafusion::error::DataFusionError::External(Box::new(e))))?
+    }
+
     /// The DataFusion session, for registering more tables or functions.
     pub fn context(&self) -> &SessionContext {
         &self.ctx
@@ -293,6 +423,16 @@ impl Engine {
     /// CloudTrail's layout); layout folders are listed per query.
     pub fn objects(&self) -> &[LogObject] {
         self.table.objects()
+    }
+
+    /// Every raw log object of the sources, listing layout folders in full.
+    pub async fn source_objects(&self) -> Result<Vec<LogObject>> {
+        self.table.all_objects().await
+    }
+
+    /// The sources that are trails converted to Parquet.
+    pub fn converted_trails(&self) -> &[Arc<ConvertedTrail>] {
+        self.table.converted()
     }
 
     /// The sources in CloudTrail's layout, with their accounts and regions.

@@ -17,6 +17,10 @@ pub enum Error {
     },
     #[error("{location}: {message}")]
     S3 { location: String, message: String },
+    /// Converted Parquet or the Parquet cache: a file or manifest record that cannot be
+    /// read or written.
+    #[error("{location}: {message}")]
+    Store { location: String, message: String },
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]

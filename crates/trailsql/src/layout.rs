@@ -70,7 +70,7 @@ impl Lister for LocalLister {
                 if metadata.is_dir() {
                     level.folders.push(name);
                 } else if metadata.is_file() {
-                    level.files.push(LogObject::file(path, metadata.len()));
+                    level.files.push(LogObject::file(path, &metadata));
                 }
             }
             Ok(level)

@@ -32,6 +32,7 @@ mod error;
 pub mod generate;
 pub mod layout;
 mod parallel;
+pub mod parquet;
 mod prune;
 pub mod results;
 pub mod s3;

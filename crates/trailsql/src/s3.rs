@@ -255,6 +255,17 @@ impl S3Lister {
         LogObject {
             location: format!("s3://{}/{}", self.bucket, meta.location).into(),
             size: meta.size,
+            version: meta
+                .e_tag
+                .as_ref()
+                .map(|tag| format!("etag:{tag}"))
+                .or_else(|| {
+                    Some(format!(
+                        "modified:{}",
+                        meta.last_modified.timestamp_micros()
+                    ))
+                })
+                .map(Into::into),
             body: ObjectBody::Store {
                 store: Arc::clone(&self.store),
                 path: meta.location.clone(),

@@ -19,6 +19,7 @@ use datafusion::physical_plan::{
 };
 use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError};
 
+use crate::parquet::cache::ParquetCache;
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
 
@@ -36,6 +37,11 @@ pub struct Listing {
     /// Files left unread because their place or delivery time rules them out.
     pub pruned: u64,
     pub pruned_bytes: u64,
+    /// Parquet files read beside the raw files, and the events they hold.
+    pub parquet_files: u64,
+    pub parquet_events: u64,
+    /// Listed objects the Parquet cache answers for.
+    pub objects_from_cache: u64,
 }
 
 impl fmt::Display for Listing {
@@ -86,6 +92,8 @@ pub struct CloudTrailScanExec {
     stats: Arc<StatsCollector>,
     properties: Arc<PlanProperties>,
     listing: Listing,
+    /// Where decoded objects are also written, when the Parquet cache is on.
+    fill: Option<Arc<ParquetCache>>,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -105,6 +113,7 @@ impl CloudTrailScanExec {
         limit: Option<usize>,
         options: DecoderOptions,
         listing: Listing,
+        fill: Option<Arc<ParquetCache>>,
     ) -> Self {
         let full = schema.arrow_schema();
         let output = match &projection {
@@ -130,6 +139,7 @@ impl CloudTrailScanExec {
             stats: Arc::default(),
             properties: Arc::new(properties),
             listing,
+            fill,
         }
     }
 
@@ -142,6 +152,9 @@ impl CloudTrailScanExec {
         stats.objects_listed = self.listing.objects_listed;
         stats.files_pruned = self.listing.pruned;
         stats.bytes_pruned = self.listing.pruned_bytes;
+        stats.parquet_files = self.listing.parquet_files;
+        stats.parquet_events = self.listing.parquet_events;
+        stats.objects_from_cache = self.listing.objects_from_cache;
         stats
     }
 }
@@ -242,9 +255,16 @@ impl ExecutionPlan for CloudTrailScanExec {
             drop(object_tx);
             local = files;
         }
+        let fill = self.fill.clone();
         builder.spawn_blocking(move || {
-            let mut decoder =
-                CloudTrailDecoder::new(&schema, projection.as_deref(), options.clone());
+            // Filling the cache decodes every column; the query still gets its own.
+            let decoded = if fill.is_some() {
+                None
+            } else {
+                projection.as_deref()
+            };
+            let mut decoder = CloudTrailDecoder::new(&schema, decoded, options.clone());
+            let mut writer = fill.map(|cache| cache.writer(schema.arrow_schema()));
             let mut sent = 0usize;
             let mut open = true;
             let mut local = local.into_iter();
@@ -255,6 +275,7 @@ impl ExecutionPlan for CloudTrailScanExec {
                 }
                 None => object_rx.blocking_recv(),
             };
+            let external = |e| DataFusionError::External(Box::new(e));
             while let Some((object, read)) = next() {
                 let bytes = match read {
                     Ok(bytes) => bytes,
@@ -262,14 +283,41 @@ impl ExecutionPlan for CloudTrailScanExec {
                         stats.update(|s| s.add_unreadable(&error.to_string()));
                         continue;
                     }
-                    Err(error) => return Err(DataFusionError::External(Box::new(error))),
+                    Err(error) => return Err(external(error)),
                 };
-                let outcome = decoder
-                    .decode_file(&object.location, bytes, &mut |batch| {
-                        sent += batch.num_rows();
-                        open &= tx.blocking_send(Ok(batch)).is_ok();
-                    })
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                let outcome = match writer.as_mut() {
+                    None => decoder
+                        .decode_file(&object.location, bytes, &mut |batch| {
+                            sent += batch.num_rows();
+                            open &= tx.blocking_send(Ok(batch)).is_ok();
+                        })
+                        .map_err(|e| DataFusionError::External(Box::new(e)))?,
+                    Some(writer) => {
+                        // One object's rows at a time, so the cache keeps them together.
+                        let mut batches = Vec::new();
+                        let outcome = decoder
+                            .decode_file(&object.location, bytes, &mut |b| batches.push(b))
+                            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                        batches.extend(decoder.flush());
+                        // Only what decoded cleanly is cached: a later query must see the
+                        // same skips.
+                        if outcome.skipped_records == 0
+                            && outcome.file_error.is_none()
+                            && outcome.summary.skipped.is_empty()
+                        {
+                            writer.add(&object, &batches);
+                        }
+                        for batch in batches {
+                            let batch = match &projection {
+                                Some(indices) => batch.project(indices)?,
+                                None => batch,
+                            };
+                            sent += batch.num_rows();
+                            open &= tx.blocking_send(Ok(batch)).is_ok();
+                        }
+                        outcome
+                    }
+                };
                 stats.update(|s| s.add_file(object.size, &outcome));
                 // The consumer hung up (LIMIT reached, query cancelled) or we have enough.
                 if !open || limit.is_some_and(|l| sent + decoder.buffered_rows() >= l) {
@@ -278,6 +326,16 @@ impl ExecutionPlan for CloudTrailScanExec {
             }
             if open && let Some(batch) = decoder.flush() {
                 let _ = tx.blocking_send(Ok(batch));
+            }
+            if let Some(writer) = writer.as_mut() {
+                writer.finish();
+                let (cached, error) = writer.outcome();
+                stats.update(|s| {
+                    s.objects_cached += cached;
+                    if s.cache_error.is_none() {
+                        s.cache_error = error.map(str::to_string);
+                    }
+                });
             }
             Ok(())
         });

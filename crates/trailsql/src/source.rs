@@ -12,6 +12,10 @@ pub struct LogObject {
     /// How the object is named in errors, statistics and the `log_file` column.
     pub location: Arc<str>,
     pub size: u64,
+    /// What changes when the object is rewritten: `mtime:<nanos>` for files, `etag:<tag>`
+    /// for store objects; `None` for in-memory objects. With the location and size, it is
+    /// the object's identity for conversion and the Parquet cache.
+    pub version: Option<Arc<str>>,
     pub body: ObjectBody,
 }
 
@@ -42,14 +46,16 @@ impl LogObject {
         Self {
             location: location.into().into(),
             size: bytes.len() as u64,
+            version: None,
             body: ObjectBody::Memory(bytes),
         }
     }
 
-    pub fn file(path: PathBuf, size: u64) -> Self {
+    pub fn file(path: PathBuf, metadata: &std::fs::Metadata) -> Self {
         Self {
             location: path.display().to_string().into(),
-            size,
+            size: metadata.len(),
+            version: modified_version(metadata),
             body: ObjectBody::File(path.into()),
         }
     }
@@ -91,6 +97,13 @@ impl LogObject {
             }
         }
     }
+}
+
+/// A file's modification time, as an object version.
+fn modified_version(metadata: &std::fs::Metadata) -> Option<Arc<str>> {
+    let modified = metadata.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(format!("mtime:{}", since.as_nanos()).into())
 }
 
 /// Lists the objects under each path: a file is itself, a folder is every file below
@@ -143,11 +156,7 @@ fn add_path(path: &Path, objects: &mut Vec<LogObject>) -> Result<()> {
         let mut visited = Vec::new();
         walk(path, objects, &mut visited)
     } else {
-        objects.push(LogObject {
-            location: path.display().to_string().into(),
-            size: metadata.len(),
-            body: ObjectBody::File(path.into()),
-        });
+        objects.push(LogObject::file(path.to_path_buf(), &metadata));
         Ok(())
     }
 }
@@ -177,11 +186,7 @@ fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) ->
         if metadata.is_dir() {
             walk(&entry, objects, visited)?;
         } else if metadata.is_file() {
-            objects.push(LogObject {
-                location: entry.display().to_string().into(),
-                size: metadata.len(),
-                body: ObjectBody::File(entry.into()),
-            });
+            objects.push(LogObject::file(entry, &metadata));
         }
     }
     Ok(())

@@ -39,6 +39,16 @@ pub struct ScanStats {
     pub files_failed: u64,
     /// The first few errors that were skipped, to show the user.
     pub skipped_errors: Vec<String>,
+    /// Parquet files (converted trails and the cache) the query reads.
+    pub parquet_files: u64,
+    /// Events in the Parquet files and cached runs read, before row-group pruning.
+    pub parquet_events: u64,
+    /// Source objects answered from the Parquet cache instead of decoded.
+    pub objects_from_cache: u64,
+    /// Source objects this query decoded and added to the Parquet cache.
+    pub objects_cached: u64,
+    /// Why the cache stopped being written, if it did (the query is unaffected).
+    pub cache_error: Option<String>,
 }
 
 const KEPT_ERRORS: usize = 10;
@@ -132,6 +142,13 @@ impl ScanStats {
         }
         self.records_skipped += other.records_skipped;
         self.files_failed += other.files_failed;
+        self.parquet_files += other.parquet_files;
+        self.parquet_events += other.parquet_events;
+        self.objects_from_cache += other.objects_from_cache;
+        self.objects_cached += other.objects_cached;
+        if self.cache_error.is_none() {
+            self.cache_error.clone_from(&other.cache_error);
+        }
         for error in &other.skipped_errors {
             if self.skipped_errors.len() < KEPT_ERRORS {
                 self.skipped_errors.push(error.clone());
@@ -192,6 +209,19 @@ impl fmt::Display for ScanStats {
             "files: {} listed, {} read ({} bytes, {} inflated); events: {}",
             self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
         )?;
+        if self.parquet_files > 0 || self.objects_cached > 0 || self.objects_from_cache > 0 {
+            writeln!(
+                f,
+                "parquet: {} file(s) holding {} events; cache: {} object(s) read from it, {} added",
+                self.parquet_files,
+                self.parquet_events,
+                self.objects_from_cache,
+                self.objects_cached
+            )?;
+        }
+        if let Some(error) = &self.cache_error {
+            writeln!(f, "cache not written: {error}")?;
+        }
         for (reason, skipped) in &self.files_skipped {
             writeln!(f, "skipped {} file(s): {reason}", skipped.count)?;
             writeln!(f, "  first: {}", skipped.example)?;

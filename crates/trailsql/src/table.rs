@@ -13,17 +13,23 @@ use datafusion::physical_plan::ExecutionPlan;
 use trailsql_decode::{CloudTrailSchema, DecoderOptions};
 
 use crate::layout::Layout;
+use crate::parquet::cache::ParquetCache;
+use crate::parquet::convert::ConvertedTrail;
 use crate::prune::Constraints;
 use crate::scan::{CloudTrailScanExec, Listing};
 use crate::source::{LogObject, balance};
 use datafusion::logical_expr::TableProviderFilterPushDown;
+use std::sync::RwLock;
 
 pub struct CloudTrailTable {
     schema: Arc<CloudTrailSchema>,
     objects: Arc<Vec<LogObject>>,
     layouts: Vec<Arc<Layout>>,
+    /// Trails converted to Parquet, read as sources beside the raw logs.
+    converted: Vec<Arc<ConvertedTrail>>,
     late_delivery_micros: i64,
     options: DecoderOptions,
+    cache: RwLock<Option<Arc<ParquetCache>>>,
 }
 
 impl fmt::Debug for CloudTrailTable {
@@ -40,6 +46,7 @@ impl CloudTrailTable {
         schema: Arc<CloudTrailSchema>,
         objects: Arc<Vec<LogObject>>,
         layouts: Vec<Arc<Layout>>,
+        converted: Vec<Arc<ConvertedTrail>>,
         late_delivery_micros: i64,
         options: DecoderOptions,
     ) -> Self {
@@ -47,9 +54,33 @@ impl CloudTrailTable {
             schema,
             objects,
             layouts,
+            converted,
             late_delivery_micros,
             options,
+            cache: RwLock::new(None),
         }
+    }
+
+    /// Reads cached objects from, and adds decoded ones to, this Parquet cache.
+    pub fn set_cache(&self, cache: Option<Arc<ParquetCache>>) {
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+
+    pub fn cache(&self) -> Option<Arc<ParquetCache>> {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn converted(&self) -> &[Arc<ConvertedTrail>] {
+        &self.converted
+    }
+
+    /// Every raw object of the sources, listing layout folders in full.
+    pub async fn all_objects(&self) -> crate::error::Result<Vec<LogObject>> {
+        Ok(self.select(&[]).await?.0)
+    }
+
+    pub(crate) fn decoder_options(&self) -> &DecoderOptions {
+        &self.options
     }
 
     pub fn layouts(&self) -> &[Arc<Layout>] {
@@ -126,21 +157,73 @@ impl TableProvider for CloudTrailTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let partitions = state.config().target_partitions();
-        let (objects, listing) = self
+        let (objects, mut listing) = self
             .select(filters)
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let arrow = self.schema.arrow_schema();
+        // Parquet readers prune row groups and pages with the filters; as for raw files,
+        // every filter is applied again above the scan.
+        let predicate = datafusion::common::DFSchema::try_from(arrow.as_ref().clone())
+            .ok()
+            .and_then(|df_schema| {
+                datafusion::logical_expr::utils::conjunction(filters.to_vec())
+                    .and_then(|expr| state.create_physical_expr(expr, &df_schema).ok())
+            });
+        let mut parquet = Vec::new();
+        let cache = self.cache();
+        let objects = match &cache {
+            Some(cache) => {
+                let columns: Vec<String> =
+                    arrow.fields().iter().map(|f| f.name().clone()).collect();
+                let split = cache.split(objects, &columns);
+                listing.objects_from_cache = split.objects;
+                listing.parquet_events += split.rows;
+                listing.parquet_files += split.files.len() as u64;
+                if !split.files.is_empty() {
+                    parquet.push((
+                        datafusion::execution::object_store::ObjectStoreUrl::local_filesystem(),
+                        split.files,
+                    ));
+                }
+                split.uncached
+            }
+            None => objects,
+        };
+        for trail in &self.converted {
+            let selected = trail.select(&listing.constraints, self.late_delivery_micros);
+            listing.pruned += selected.pruned;
+            listing.pruned_bytes += selected.pruned_bytes;
+            listing.parquet_files += selected.files.len() as u64;
+            listing.parquet_events += selected.events;
+            if !selected.files.is_empty() {
+                parquet.push((trail.destination.url.clone(), selected.files));
+            }
+        }
         let groups = balance(&objects, partitions);
         let mut options = self.options.clone();
         options.batch_size = state.config().batch_size();
-        Ok(Arc::new(CloudTrailScanExec::new(
+        let mut children: Vec<Arc<dyn ExecutionPlan>> = vec![Arc::new(CloudTrailScanExec::new(
             Arc::clone(&self.schema),
             projection.cloned(),
             groups,
             limit,
             options,
             listing,
-        )))
+            cache,
+        ))];
+        for (url, files) in parquet {
+            children.push(crate::parquet::scan_files(
+                url,
+                &arrow,
+                files,
+                partitions,
+                projection,
+                predicate.clone(),
+                limit,
+            )?);
+        }
+        datafusion::physical_plan::union::UnionExec::try_new(children)
     }
 }
 

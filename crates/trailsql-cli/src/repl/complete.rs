@@ -30,7 +30,7 @@ pub const VALUE_COLUMNS: &[&str] = &[
 
 pub const META_COMMANDS: &[&str] = &[
     ".help", ".tables", ".schema", ".mode", ".maxrows", ".timer", ".output", ".once", ".read",
-    ".open", ".since", ".between", ".stats", ".quit",
+    ".open", ".since", ".between", ".stats", ".cache", ".quit",
 ];
 
 pub const MODES: &[&str] = &["table", "csv", "json", "ndjson", "markdown", "line"];

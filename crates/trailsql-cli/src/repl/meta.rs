@@ -28,6 +28,7 @@ values after `eventname =` or `awsregion IN (`, and file paths in quotes.
 .since WHEN|off          only events since WHEN: 24h, 7d, 2024-01-07, 2024-01-07T10:00Z
 .between FROM TO         only events from FROM up to TO
 .stats                   what the last query read and skipped
+.cache [DIR|off|clear]   the Parquet cache: its size and what it covers; use DIR; stop; empty it
 .quit                    leave (or Ctrl-D)
 
 Ctrl-C cancels a running query; Ctrl-R searches history.";
@@ -152,6 +153,7 @@ pub fn run(
             }
             _ => bail!("usage: .between FROM TO (durations before now or ISO-8601 times)"),
         },
+        ".cache" => cache(session, args.first().copied())?,
         ".stats" => match &session.last_stats {
             Some(stats) => print!("{stats}"),
             None => println!("no query has run yet"),
@@ -159,6 +161,41 @@ pub fn run(
         other => bail!("unknown command {other}; .help lists the commands"),
     }
     Ok(Next::Continue)
+}
+
+fn cache(session: &mut Session, arg: Option<&str>) -> Result<()> {
+    match arg {
+        None => {
+            let engine = session.engine();
+            let Some(cache) = engine.parquet_cache() else {
+                println!(
+                    "no Parquet cache: `.cache DIR` (or --cache DIR) keeps decoded logs as Parquet"
+                );
+                return Ok(());
+            };
+            println!("{}: {}", cache.dir().display(), cache.summary());
+            if let Some((covered, total)) = session.runtime.block_on(engine.cache_coverage())? {
+                println!("covers {covered} of the {total} source object(s) listed");
+            }
+        }
+        Some("off") => {
+            session.engine().set_parquet_cache(None)?;
+            session.options.parquet_cache = None;
+        }
+        Some("clear") => {
+            let engine = session.engine();
+            let Some(cache) = engine.parquet_cache() else {
+                bail!("no Parquet cache in use");
+            };
+            println!("removed {}", cache.clear()?);
+        }
+        Some(dir) => {
+            let dir = PathBuf::from(dir.trim_matches(|c| c == '\'' || c == '"'));
+            session.engine().set_parquet_cache(Some(&dir))?;
+            session.options.parquet_cache = Some(dir);
+        }
+    }
+    Ok(())
 }
 
 fn schema(session: &Session, table: Option<&str>) -> Result<()> {
