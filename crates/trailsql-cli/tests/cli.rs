@@ -322,3 +322,92 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn convert_writes_parquet_once_and_the_cache_serves_later_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail").display().to_string();
+    let lake = dir.path().join("lake").display().to_string();
+    let cache = dir.path().join("cache").display().to_string();
+    let generated = trailsql(
+        &[
+            "generate",
+            &trail,
+            "--accounts",
+            "1",
+            "--regions",
+            "2",
+            "--days",
+            "2",
+            "--files-per-day",
+            "3",
+            "--events-per-file",
+            "4",
+        ],
+        None,
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+
+    let output = trailsql(&["convert", &trail, &lake], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stderr(&output);
+    assert!(report.contains("convert: 12/12 objects"), "{report}");
+    assert!(
+        report.contains("converted 12 object(s) (48 events"),
+        "{report}"
+    );
+    let again = stderr(&trailsql(&["convert", &trail, &lake, "--quiet"], None));
+    assert!(again.contains("converted 0 object(s)"), "{again}");
+    assert!(again.contains("already converted 12"), "{again}");
+    let bad_shard = trailsql(&["convert", &trail, &lake, "--shard", "4/4"], None);
+    assert!(!bad_shard.status.success());
+    assert!(stderr(&bad_shard).contains("expected 0 <= i < N"));
+
+    let sql = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let raw = trailsql(&[&trail, "--format", "csv", "-c", sql], None);
+    let converted = trailsql(&[&lake, "--format", "csv", "-c", sql], None);
+    assert!(converted.status.success(), "{}", stderr(&converted));
+    assert_eq!(stdout(&converted), stdout(&raw));
+
+    let first = trailsql(
+        &[
+            &trail, "--cache", &cache, "--format", "csv", "--stats", "-c", sql,
+        ],
+        None,
+    );
+    assert_eq!(stdout(&first), stdout(&raw));
+    assert!(stderr(&first).contains("12 added"), "{}", stderr(&first));
+    let second = trailsql(
+        &[
+            &trail, "--cache", &cache, "--format", "csv", "--stats", "-c", sql,
+        ],
+        None,
+    );
+    assert_eq!(stdout(&second), stdout(&raw));
+    assert!(
+        stderr(&second).contains("cache: 12 object(s) read from it"),
+        "{}",
+        stderr(&second)
+    );
+
+    let shown = trailsql(&["cache", &cache, &trail], None);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        stdout(&shown).contains("12 object(s), 48 events"),
+        "{}",
+        stdout(&shown)
+    );
+    assert!(
+        stdout(&shown).contains("covers 12 of the 12"),
+        "{}",
+        stdout(&shown)
+    );
+    let repl = trailsql(
+        &[&trail, "--cache", &cache],
+        Some(".cache\n.cache clear\n.cache\n"),
+    );
+    let text = stdout(&repl);
+    assert!(text.contains("covers 12 of the 12"), "{text}");
+    assert!(text.contains("removed 12 object(s)"), "{text}");
+    assert!(text.contains("covers 0 of the 12"), "{text}");
+}

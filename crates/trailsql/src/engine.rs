@@ -390,14 +390,12 @@ impl Engine {
         let schema = Arc::new(CloudTrailSchema::new(
             &self.schema().request_parameter_paths(),
         ));
-        let paths = schema.request_parameter_paths();
         let decoder_options = self.table.decoder_options().clone();
         let options = options.clone();
         tokio::task::spawn_blocking(move || {
             crate::parquet::convert::convert(
                 objects,
                 &schema,
-                &paths,
                 decoder_options,
                 &destination,
                 existing,

@@ -174,19 +174,26 @@ fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) ->
     visited.push(canonical);
     let mut entries = std::fs::read_dir(dir)
         .map_err(io)?
-        .map(|entry| entry.map(|e| e.path()))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(io)?;
-    entries.sort();
+    // By name, bytewise: comparing whole paths component by component cost more than
+    // the listing itself on large folders.
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let metadata = std::fs::metadata(&entry).map_err(|source| Error::Io {
-            path: entry.display().to_string(),
+        let path = entry.path();
+        // Relative to the open folder (no path walk per file); symlinks followed.
+        let metadata = match entry.file_type() {
+            Ok(kind) if !kind.is_symlink() => entry.metadata(),
+            _ => std::fs::metadata(&path),
+        }
+        .map_err(|source| Error::Io {
+            path: path.display().to_string(),
             source,
         })?;
         if metadata.is_dir() {
-            walk(&entry, objects, visited)?;
+            walk(&path, objects, visited)?;
         } else if metadata.is_file() {
-            objects.push(LogObject::file(entry, &metadata));
+            objects.push(LogObject::file(path, &metadata));
         }
     }
     Ok(())

@@ -231,3 +231,57 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
     .await;
     assert!(missing.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trail_converted_into_s3_answers_as_its_raw_logs() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TrailSpec {
+        seed: 8,
+        accounts: 2,
+        regions: 2,
+        days: 2,
+        files_per_day: 6,
+        events_per_file: 5,
+        start_epoch_seconds: 1_704_585_600,
+        ..TrailSpec::default()
+    };
+    let written = write_trail(dir.path(), &spec).unwrap();
+    let port: u16 = moto.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let created = http(
+        port,
+        "PUT /lake HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+
+    let local = Engine::open(&[dir.path().display().to_string()], options(&moto.endpoint))
+        .await
+        .unwrap();
+    let shard_all = trailsql::parquet::convert::ConvertOptions::default();
+    let report = local
+        .convert("s3://lake/cloudtrail", &shard_all, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.converted as usize, written);
+    let again = local
+        .convert("s3://lake/cloudtrail", &shard_all, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.already_converted as usize, written);
+
+    let converted = Engine::open(&["s3://lake/cloudtrail"], options(&moto.endpoint))
+        .await
+        .unwrap();
+    assert_eq!(converted.converted_trails().len(), 1);
+    for sql in [
+        "SELECT count(*) AS n, count(DISTINCT eventid) AS ids FROM cloudtrail",
+        "SELECT log_account, log_region, log_date, count(*) AS n FROM cloudtrail GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        "SELECT eventsource, eventname, count(*) AS n FROM cloudtrail GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+        "SELECT count(*) AS n FROM cloudtrail WHERE eventtime >= '2024-01-08T06:00:00Z' AND eventtime < '2024-01-08T12:00:00Z' AND awsregion = 'us-east-1'",
+    ] {
+        let (want, _) = run(&local, sql).await;
+        let (got, stats) = run(&converted, sql).await;
+        assert_eq!(got, want, "{sql}");
+        assert!(stats.parquet_files > 0, "{sql}\n{stats}");
+    }
+}

@@ -77,6 +77,9 @@ struct State {
     objects: HashMap<String, Vec<Run>>,
 }
 
+/// A cache file and the `(first_row, rows)` runs a query selects in it.
+type FileRuns = (Arc<CacheFile>, Vec<(u64, u64)>);
+
 /// What the cache holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheSummary {
@@ -235,7 +238,7 @@ impl ParquetCache {
         let state = self.lock();
         let mut split = CacheSplit::default();
         let mut fit = HashMap::new();
-        let mut runs: HashMap<String, (Arc<CacheFile>, Vec<(u64, u64)>)> = HashMap::new();
+        let mut runs: HashMap<String, FileRuns> = HashMap::new();
         for object in objects {
             match self.find(&state, &object, columns, &mut fit) {
                 Some(run) => {

@@ -360,20 +360,11 @@ impl Shard {
 }
 
 /// Settings of a conversion.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ConvertOptions {
     pub shard: Shard,
     /// Threads decoding and writing; defaults to the number of cores.
     pub threads: Option<usize>,
-}
-
-impl Default for ConvertOptions {
-    fn default() -> Self {
-        Self {
-            shard: Shard::default(),
-            threads: None,
-        }
-    }
 }
 
 /// How far a conversion has got.
@@ -439,13 +430,13 @@ struct Unit {
 pub(crate) fn convert(
     objects: Vec<LogObject>,
     schema: &Arc<CloudTrailSchema>,
-    request_parameters: &[Vec<String>],
     decoder_options: DecoderOptions,
     destination: &Destination,
     existing: Vec<BatchRecord>,
     options: &ConvertOptions,
     progress: &(dyn Fn(&ConvertProgress) + Sync),
 ) -> Result<ConvertReport> {
+    let request_parameters = &schema.request_parameter_paths();
     let mut report = ConvertReport {
         listed: objects.len() as u64,
         ..ConvertReport::default()
@@ -691,7 +682,23 @@ impl BatchWriter<'_> {
             .filter(|o| !drop.contains(&o.location))
             .cloned()
             .collect();
-        let id = batch_id(&objects);
+        let manifest_record = format!("{MANIFEST_DIR}/{}.json", batch.id);
+        if objects.is_empty() {
+            // Every object changed: the batch goes, and its objects are converted anew.
+            self.runtime.block_on(async {
+                self.destination.delete(&manifest_record).await;
+                for file in &batch.files {
+                    self.destination.delete(&file.path).await;
+                }
+            });
+            return Ok(());
+        }
+        // Named by what it holds and what it replaces, so it never takes the name of a
+        // batch converted from scratch.
+        let mut hasher = Fnv::default();
+        batch.id.hash(&mut hasher);
+        objects.hash(&mut hasher);
+        let id = format!("{:016x}", hasher.finish());
         let mut files = Vec::new();
         for file in &batch.files {
             let bytes = self.runtime.block_on(self.destination.get(&file.path))?;
@@ -746,9 +753,7 @@ impl BatchWriter<'_> {
         };
         self.write_record(&record, &mut ConvertReport::default())?;
         self.runtime.block_on(async {
-            self.destination
-                .delete(&format!("{MANIFEST_DIR}/{}.json", batch.id))
-                .await;
+            self.destination.delete(&manifest_record).await;
             for file in &batch.files {
                 if !record.files.iter().any(|f| f.path == file.path) {
                     self.destination.delete(&file.path).await;
