@@ -75,8 +75,8 @@ def main():
                            "SELECT count(*) FROM cloudtrail"])[3].splitlines()[1])
     # A day in the middle of the trail.
     day = measured([binary, converted, "--format", "csv", "-c",
-                    "SELECT CAST(min(eventtime) + (max(eventtime) - min(eventtime)) / 2 AS DATE) "
-                    "FROM cloudtrail"])[3].splitlines()[1][:10]
+                    "SELECT to_timestamp_seconds((min(to_unixtime(eventtime)) + "
+                    "max(to_unixtime(eventtime))) / 2) FROM cloudtrail"])[3].splitlines()[1][:10]
     parquet_glob = f"read_parquet('{converted}/**/*.parquet', hive_partitioning = true)"
 
     fill = {}
@@ -108,6 +108,13 @@ def main():
         print(f"{name}: all answers identical ({len(first)} rows)", file=sys.stderr)
     if args.quick:
         return
+    # What pruning left to read of the converted trail for the narrow query.
+    narrow = QUERIES["hours-and-name"][0].format(day=day)
+    plan = measured([binary, converted, "--format", "csv", "-c", "EXPLAIN ANALYZE " + narrow])[3]
+    wanted = ("pruned_files", "row_groups_pruned_statistics", "row_groups_pruned_bloom_filter",
+              "page_index_rows_pruned", "pushdown_rows_matched")
+    metrics = [m.strip() for m in plan.replace('"', "").split(",")
+               if m.strip().startswith(wanted)]
 
     print(f"### {args.size}: {info['note']}\n")
     print("| step | wall | CPU | peak RSS | throughput |")
@@ -130,6 +137,7 @@ def main():
             c = median([s[1] for s in runs])
             r = max(s[2] for s in runs)
             print(f"| {name} | {engine} | {w:.3f} s | {c:.2f} s | {r:.0f} MiB | {base / w:.1f}x |")
+    print(f"\nPruning of the converted trail for hours-and-name ({day}): " + "; ".join(metrics))
 
 
 if __name__ == "__main__":

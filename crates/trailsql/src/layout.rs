@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use futures::StreamExt;
 use trailsql_decode::{delivery_stamp, is_account_id, is_organization_id};
 
 use crate::error::Result;
@@ -276,6 +277,22 @@ impl Layout {
     /// minute it was delivered and holds only events from before then, so with a window
     /// `[since, until]` it is needed when `since <= delivered` (to the minute) and
     /// `delivered <= until + late_delivery`.
+    /// Every file under a region folder, from the listings of this session when it was
+    /// walked before: `(key, whether it was, files)`.
+    async fn walk_region(&self, prefix: String) -> Result<(String, bool, Vec<LogObject>)> {
+        let key = format!("{prefix}/**");
+        let cached = self
+            .levels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        match cached {
+            Some(found) => Ok((key, true, found.files)),
+            None => Ok((key, false, self.lister.all(&prefix).await?)),
+        }
+    }
+
     pub async fn select(
         &self,
         constraints: &Constraints,
@@ -288,52 +305,55 @@ impl Layout {
         let (earliest, latest) = delivery_window(constraints, late_delivery_micros);
         let first_day = earliest.and_then(day_of);
         let last_day = latest.and_then(day_of);
-        for region in &self.regions {
-            if constraints
-                .accounts
-                .as_ref()
-                .is_some_and(|a| !a.contains(&region.account))
-                || constraints
-                    .regions
+        let kept: Vec<&RegionFolder> = self
+            .regions
+            .iter()
+            .filter(|region| {
+                constraints
+                    .accounts
                     .as_ref()
-                    .is_some_and(|r| !r.contains(&region.region))
-            {
-                continue;
-            }
-            selection.regions_kept += 1;
-            if first_day.is_none() && last_day.is_none() {
-                let key = format!("{}/**", region.prefix);
-                let cached = self
-                    .levels
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&key)
-                    .cloned();
-                let files = match cached {
-                    Some(found) => {
-                        selection.stats.cached += 1;
-                        found.files
-                    }
-                    None => {
-                        let files = self.lister.all(&region.prefix).await?;
-                        selection.stats.prefixes_listed += 1;
-                        selection.stats.objects_listed += files.len() as u64;
-                        self.levels
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(
-                                key,
-                                Level {
-                                    folders: Vec::new(),
-                                    files: files.clone(),
-                                },
-                            );
-                        files
-                    }
-                };
+                    .is_none_or(|a| a.contains(&region.account))
+                    && constraints
+                        .regions
+                        .as_ref()
+                        .is_none_or(|r| r.contains(&region.region))
+            })
+            .collect();
+        selection.regions_kept = kept.len();
+        if first_day.is_none() && last_day.is_none() {
+            // Every file of every kept region: the region folders are walked a few at a
+            // time, since a walk waits on the file system more than it computes.
+            let walks: Vec<_> = kept
+                .iter()
+                .map(|region| self.walk_region(region.prefix.clone()))
+                .collect();
+            let walks = futures::stream::iter(walks)
+                .buffered(4)
+                .collect::<Vec<Result<_>>>()
+                .await;
+            for walk in walks {
+                let (key, cached, files) = walk?;
+                if cached {
+                    selection.stats.cached += 1;
+                } else {
+                    selection.stats.prefixes_listed += 1;
+                    selection.stats.objects_listed += files.len() as u64;
+                    self.levels
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(
+                            key,
+                            Level {
+                                folders: Vec::new(),
+                                files: files.clone(),
+                            },
+                        );
+                }
                 selection.objects.extend(files);
-                continue;
             }
+            return Ok(selection);
+        }
+        for region in kept {
             let in_range = |date: NaiveDate| {
                 first_day.is_none_or(|d| date >= d) && last_day.is_none_or(|d| date <= d)
             };

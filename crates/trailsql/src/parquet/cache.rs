@@ -23,7 +23,7 @@ use object_store::ObjectMeta;
 use object_store::path::Path as StorePath;
 use serde::{Deserialize, Serialize};
 
-use super::{Fnv, ObjectIdentity, writer_properties};
+use super::{Fnv, Layout, ObjectIdentity, writer_properties};
 use crate::error::{Error, Result};
 use crate::source::{LogObject, ObjectBody};
 
@@ -387,9 +387,12 @@ impl CacheWriter {
                 unique()
             ));
             let file = std::fs::File::create(&temporary).map_err(|e| e.to_string())?;
-            let writer =
-                ArrowWriter::try_new(file, Arc::clone(&self.schema), Some(writer_properties()))
-                    .map_err(|e| e.to_string())?;
+            let writer = ArrowWriter::try_new(
+                file,
+                Arc::clone(&self.schema),
+                Some(writer_properties(Layout::Cache)),
+            )
+            .map_err(|e| e.to_string())?;
             self.open = Some(OpenFile {
                 writer,
                 temporary,

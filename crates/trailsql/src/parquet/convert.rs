@@ -41,7 +41,7 @@ pub const MANIFEST_DIR: &str = "_trailsql/batches";
 /// Inflated bytes of source objects converted into one batch, at most (estimated as
 /// eight times a gzipped object's size). A batch is decoded, sorted and written in
 /// memory, so this bounds a converter's memory per thread.
-const BATCH_INFLATED_BYTES: u64 = 96 << 20;
+const BATCH_INFLATED_BYTES: u64 = 64 << 20;
 
 /// One batch of converted objects, as its manifest record says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -622,11 +622,22 @@ impl BatchWriter<'_> {
             concat_batches(&arrow, &batches).map_err(datafusion::error::DataFusionError::from)?;
         drop(batches);
         let id = batch_id(&identities);
+        let events = all.num_rows() as u64;
         let mut files = Vec::new();
-        for (partition, rows) in partitions(&all)? {
-            let part =
-                take_record_batch(&all, &rows).map_err(datafusion::error::DataFusionError::from)?;
-            let sorted = sort_by_time(&part)?;
+        let partitions = partitions(&all)?;
+        // One partition (a day folder of the layout, the usual case) needs no copy by
+        // partition: the batch is sorted as it is, and freed before it is encoded.
+        let single = partitions.len() == 1;
+        let mut all = Some(all);
+        for (partition, rows) in partitions {
+            let sorted = if single {
+                sort_by_time(&all.take().expect("the one partition takes it"))?
+            } else {
+                let whole = all.as_ref().expect("kept for every partition");
+                let part = take_record_batch(whole, &rows)
+                    .map_err(datafusion::error::DataFusionError::from)?;
+                sort_by_time(&part)?
+            };
             let relative = format!(
                 "account={}/region={}/date={}/part-{id}.parquet",
                 partition.0, partition.1, partition.2
@@ -640,7 +651,7 @@ impl BatchWriter<'_> {
                 .block_on(self.destination.put(&relative, bytes))?;
             files.push(StoredFile {
                 path: relative,
-                rows: part.num_rows() as u64,
+                rows: rows.len() as u64,
                 bytes: size,
                 account: partition.0,
                 region: partition.1,
@@ -657,8 +668,8 @@ impl BatchWriter<'_> {
         };
         self.write_record(&record, report)?;
         report.converted += objects.len() as u64;
-        report.events += all.num_rows() as u64;
-        Ok(all.num_rows() as u64)
+        report.events += events;
+        Ok(events)
     }
 
     fn write_record(&self, record: &BatchRecord, report: &mut ConvertReport) -> Result<()> {

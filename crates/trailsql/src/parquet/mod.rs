@@ -22,9 +22,33 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::LogObject;
 
-/// Rows per row group: small enough that a time range or an event name skips most of a
-/// day's file, large enough that a column chunk compresses well.
-const ROW_GROUP_ROWS: usize = 65_536;
+/// How a Parquet file is laid out, by what reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Converted trails: rows sorted by time, row groups small enough that a time range
+    /// or an event name (bloom filters are per row group) skips most of a day's file,
+    /// and pages of a few thousand rows so page indexes skip within a row group.
+    Converted,
+    /// The cache: rows in arrival order, read through row selections; fewer, larger row
+    /// groups keep footers small, since every query opens every cache file it needs.
+    Cache,
+}
+
+impl Layout {
+    fn row_group_rows(self) -> usize {
+        match self {
+            Layout::Converted => 32_768,
+            Layout::Cache => 131_072,
+        }
+    }
+
+    fn page_rows(self) -> usize {
+        match self {
+            Layout::Converted => 4_096,
+            Layout::Cache => 20_000,
+        }
+    }
+}
 
 /// Columns queries most often test for equality; a bloom filter lets a reader skip row
 /// groups without the value, where min/max statistics (rows sorted by time) cannot.
@@ -32,12 +56,13 @@ const BLOOM_COLUMNS: &[&str] = &["eventname", "eventsource", "useridentity_arn",
 
 /// How trailsql writes Parquet: zstd, page-level statistics and page indexes, bloom
 /// filters on the columns filtered by equality.
-pub(crate) fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties(layout: Layout) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),
         ))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(layout.row_group_rows()))
+        .set_data_page_row_count_limit(layout.page_rows())
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("trailsql {}", env!("CARGO_PKG_VERSION")));
     for column in BLOOM_COLUMNS {
@@ -49,10 +74,11 @@ pub(crate) fn writer_properties() -> WriterProperties {
     builder.build()
 }
 
-/// One Parquet file in memory: the batches, in order.
+/// One converted Parquet file in memory: the batches, in order.
 pub(crate) fn encode(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, Arc::clone(schema), Some(writer_properties()))
+    let properties = writer_properties(Layout::Converted);
+    let mut writer = ArrowWriter::try_new(&mut out, Arc::clone(schema), Some(properties))
         .map_err(|e| e.to_string())?;
     for batch in batches {
         writer.write(batch).map_err(|e| e.to_string())?;
