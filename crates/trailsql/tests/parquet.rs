@@ -98,7 +98,8 @@ async fn convert(engine: &Engine, dest: &Path, shard: Shard) -> ConvertReport {
         .unwrap()
 }
 
-fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+/// Files below `dir` whose name ends with `suffix`, sorted.
+fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -106,13 +107,17 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
+            } else if path.to_string_lossy().ends_with(suffix) {
                 found.push(path);
             }
         }
     }
     found.sort();
     found
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir, ".parquet")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,22 +194,7 @@ async fn conversion_is_incremental_and_replaces_changed_objects() {
     assert_eq!(again.files_written, 0);
 
     // One new object, one rewritten with other content.
-    let trail_files: Vec<PathBuf> = {
-        let mut found = Vec::new();
-        let mut stack = vec![dir.path().join("trail")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p)
-                } else {
-                    found.push(p)
-                }
-            }
-        }
-        found.sort();
-        found
-    };
+    let trail_files = files_under(&dir.path().join("trail"), ".json.gz");
     // Named as CloudTrail names files, with the delivery time of the file it copies.
     let copied = trail_files[1].file_name().unwrap().to_str().unwrap();
     let new = trail_files[1].with_file_name(format!(
@@ -437,4 +427,54 @@ async fn the_corpus_converts_without_losing_anything() {
         assert!(got == want, "{source}: rows differ after conversion");
         eprintln!("{source}: {} events converted and read back", want.len());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_stops_a_conversion_naming_the_place_or_is_skipped_and_counted() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/bad")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("converted");
+    let failing = open(std::slice::from_ref(&bad), options()).await;
+    let error = failing
+        .convert(
+            &dest.display().to_string(),
+            &ConvertOptions::default(),
+            |_| {},
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("fixtures/bad/"), "{error}");
+
+    let skipping = open(
+        &[bad],
+        EngineOptions {
+            on_error: OnError::Skip,
+            ..options()
+        },
+    )
+    .await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let progress = std::sync::Arc::clone(&seen);
+    let report = skipping
+        .convert(
+            &dest.display().to_string(),
+            &ConvertOptions::default(),
+            move |p| progress.lock().unwrap().push(p.clone()),
+        )
+        .await
+        .unwrap();
+    assert!(report.scan.has_skips(), "{report}");
+    assert!(report.scan.files_failed > 0, "{report}");
+    let last = seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.objects_done, last.objects_total);
+    assert_eq!(last.objects_total, report.listed);
+    let (want, _) = rows(&skipping, "SELECT * FROM cloudtrail").await;
+    let converted = open(&[dest.display().to_string()], options()).await;
+    let (got, _) = rows(&converted, "SELECT * FROM cloudtrail").await;
+    assert_eq!(got, want);
+    assert_eq!(got.len() as u64, report.events);
 }
