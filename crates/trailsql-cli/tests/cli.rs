@@ -411,3 +411,50 @@ fn convert_writes_parquet_once_and_the_cache_serves_later_queries() {
     assert!(text.contains("removed 12 object(s)"), "{text}");
     assert!(text.contains("covers 0 of the 12"), "{text}");
 }
+
+#[test]
+fn the_rc_file_turns_the_cache_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail").display().to_string();
+    let cache = dir.path().join("cache");
+    let generated = trailsql(
+        &[
+            "generate",
+            &trail,
+            "--accounts",
+            "1",
+            "--regions",
+            "1",
+            "--days",
+            "1",
+            "--files-per-day",
+            "2",
+            "--events-per-file",
+            "3",
+        ],
+        None,
+    );
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let rc = dir.path().join("trailsqlrc");
+    std::fs::write(&rc, format!(".cache {}\n", cache.display())).unwrap();
+    let rc = rc.display().to_string();
+    let script = "SELECT count(*) AS n FROM cloudtrail;\n.cache\n";
+    let first = trailsql(&[&trail, "--init", &rc], Some(script));
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("2 object(s), 6 events"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        stdout(&first).contains("covers 2 of the 2"),
+        "{}",
+        stdout(&first)
+    );
+    let off = trailsql(&[&trail, "--init", &rc], Some(".cache off\n.cache\n"));
+    assert!(
+        stdout(&off).contains("no Parquet cache"),
+        "{}",
+        stdout(&off)
+    );
+}
