@@ -38,6 +38,11 @@ pub struct CheckArgs {
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
 
+    /// Let saved queries write and change the catalog (`COPY`, `CREATE EXTERNAL TABLE`,
+    /// `SET`); by default a check may only read its logs.
+    #[arg(long)]
+    allow_writes: bool,
+
     /// Run only queries with this id or tag (a trailing `*` matches a prefix).
     #[arg(long)]
     select: Vec<String>,
@@ -167,6 +172,7 @@ async fn run_checks(args: CheckArgs) -> Result<u8> {
     let mut engine_options = EngineOptions {
         on_error: args.on_error.into(),
         schema_cache: trailsql::default_cache_dir(),
+        read_only: !args.allow_writes,
         ..EngineOptions::default()
     };
     args.sources.apply(&mut engine_options)?;

@@ -64,6 +64,11 @@ struct Args {
     #[arg(long)]
     stats: bool,
 
+    /// Refuse statements that write or change the catalog or settings (`COPY`, `INSERT`,
+    /// `CREATE EXTERNAL TABLE`, `CREATE VIEW`, `DROP`, `SET`): only queries of the sources.
+    #[arg(long)]
+    read_only: bool,
+
     #[command(flatten)]
     sources: SourceArgs,
 }
@@ -279,6 +284,7 @@ fn run(runtime: &tokio::runtime::Runtime, args: Args, started: Instant) -> Resul
     let mut options = EngineOptions {
         on_error: args.on_error.into(),
         schema_cache: trailsql::default_cache_dir(),
+        read_only: args.read_only,
         ..EngineOptions::default()
     };
     args.sources.apply(&mut options)?;

@@ -367,3 +367,30 @@ fn the_query_library_index_lists_every_query() {
         );
     }
 }
+
+#[test]
+fn checks_are_read_only_unless_allowed_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("exfiltrated.csv");
+    let query = dir.path().join("copy.sql");
+    std::fs::write(
+        &query,
+        format!(
+            "-- id: copy-out\n-- title: Writes a file\n-- severity: low\n\
+             COPY (SELECT eventname FROM cloudtrail) TO '{}' STORED AS CSV\n",
+            target.display()
+        ),
+    )
+    .unwrap();
+    let query = query.display().to_string();
+    let refused = trailsql(&["check", &query, "--logs", SEED]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    assert!(
+        stdout(&refused).contains("read-only: COPY is not allowed"),
+        "{}",
+        stdout(&refused)
+    );
+    assert!(!target.exists());
+    let allowed = trailsql(&["check", &query, "--logs", SEED, "--allow-writes"]);
+    assert!(target.exists(), "{}{}", stdout(&allowed), stderr(&allowed));
+}

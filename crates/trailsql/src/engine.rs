@@ -62,6 +62,11 @@ pub struct EngineOptions {
     /// A folder for the transparent Parquet cache: queries read cached objects from it
     /// and add what they decode. `None` (the default) decodes raw logs every time.
     pub parquet_cache: Option<std::path::PathBuf>,
+    /// Refuse statements that write (`COPY`, `INSERT`), change the catalog (`CREATE
+    /// EXTERNAL TABLE`, which could read files outside the sources, `CREATE VIEW`,
+    /// `DROP`) or change settings (`SET`): only queries of the sources run. `check`
+    /// runs this way by default.
+    pub read_only: bool,
 }
 
 /// The per-user cache folder: `$TRAILSQL_CACHE_DIR`, else `$XDG_CACHE_HOME/trailsql`,
@@ -96,6 +101,7 @@ impl Default for EngineOptions {
             s3: crate::s3::S3Options::default(),
             schema_cache: None,
             parquet_cache: None,
+            read_only: false,
         }
     }
 }
@@ -305,6 +311,21 @@ impl Engine {
         rewrite_cross_join_unnest(&mut statement);
         normalize_quoted_columns(&mut statement, &self.names);
         let logical = state.statement_to_plan(statement).await?;
+        if self.options.read_only {
+            datafusion::execution::context::SQLOptions::new()
+                .with_allow_ddl(false)
+                .with_allow_dml(false)
+                .with_allow_statements(false)
+                .verify_plan(&logical)
+                .map_err(|error| Error::ReadOnly {
+                    statement: error
+                        .strip_backtrace()
+                        .rsplit(": ")
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                })?;
+        }
         let frame = self.ctx.execute_logical_plan(logical).await?;
         let plan = frame.create_physical_plan().await?;
         let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;

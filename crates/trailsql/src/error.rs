@@ -21,6 +21,9 @@ pub enum Error {
     /// read or written.
     #[error("{location}: {message}")]
     Store { location: String, message: String },
+    /// A statement that writes or changes the catalog, refused by a read-only engine.
+    #[error("read-only: {statement} is not allowed (statements may only read the sources)")]
+    ReadOnly { statement: String },
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]

@@ -275,3 +275,65 @@ async fn discovered_columns_are_remembered_for_the_same_sample() {
     .await;
     assert!(out.contains("| 1 "), "{out}");
 }
+
+#[tokio::test]
+async fn a_read_only_engine_refuses_writes_catalog_changes_and_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.csv");
+    let outside = dir.path().join("outside.csv");
+    std::fs::write(&outside, "a\n1\n").unwrap();
+    let read_only = Engine::sample(EngineOptions {
+        read_only: true,
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    for (sql, statement) in [
+        (
+            format!(
+                "COPY (SELECT eventname FROM cloudtrail) TO '{}' STORED AS CSV",
+                target.display()
+            ),
+            "COPY",
+        ),
+        (
+            format!(
+                "CREATE EXTERNAL TABLE other STORED AS CSV LOCATION '{}'",
+                outside.display()
+            ),
+            "CreateExternalTable",
+        ),
+        ("CREATE VIEW v AS SELECT 1".to_string(), "CreateView"),
+        ("DROP TABLE cloudtrail".to_string(), "DropTable"),
+        (
+            "SET datafusion.execution.batch_size = 1".to_string(),
+            "SetVariable",
+        ),
+    ] {
+        match read_only.sql(&sql).await {
+            Err(trailsql::Error::ReadOnly { statement: refused }) => {
+                assert_eq!(refused, statement, "{sql}")
+            }
+            Err(other) => panic!("{sql}: {other}"),
+            Ok(_) => panic!("{sql}: ran"),
+        }
+    }
+    assert!(!target.exists());
+    // Reading the sources, in any form, still works.
+    for sql in [
+        "SELECT count(*) FROM cloudtrail",
+        "EXPLAIN SELECT eventname FROM cloudtrail",
+        "WITH e AS (SELECT eventname FROM cloudtrail) SELECT count(*) FROM e",
+        "SELECT * FROM information_schema.tables",
+    ] {
+        read_only.sql(sql).await.unwrap().collect().await.unwrap();
+    }
+    // The default engine writes.
+    let writable = Engine::sample(EngineOptions::default()).await.unwrap();
+    let copy = format!(
+        "COPY (SELECT eventname FROM cloudtrail) TO '{}' STORED AS CSV",
+        target.display()
+    );
+    writable.sql(&copy).await.unwrap().collect().await.unwrap();
+    assert!(target.exists());
+}

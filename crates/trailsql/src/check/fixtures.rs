@@ -162,7 +162,11 @@ async fn run_case(
         expect => expect.holds_for(expected_rows) == Some(false),
     };
     let result = async {
-        let engine = Engine::open(&[logs.display().to_string()], EngineOptions::default())
+        let read_only = EngineOptions {
+            read_only: true,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(&[logs.display().to_string()], read_only)
             .await
             .map_err(|e| e.to_string())?;
         let now_micros = newest_event(&engine).await?;
