@@ -351,17 +351,14 @@ fn convert_writes_parquet_once_and_the_cache_serves_later_queries() {
     let output = trailsql(&["convert", &trail, &lake], None);
     assert!(output.status.success(), "{}", stderr(&output));
     let report = stderr(&output);
-    assert!(report.contains("convert: 12/12 objects"), "{report}");
-    assert!(
-        report.contains("converted 12 object(s) (48 events"),
-        "{report}"
-    );
+    assert_contains(&report, "convert: 12/12 objects");
+    assert_contains(&report, "converted 12 object(s) (48 events");
     let again = stderr(&trailsql(&["convert", &trail, &lake, "--quiet"], None));
-    assert!(again.contains("converted 0 object(s)"), "{again}");
-    assert!(again.contains("already converted 12"), "{again}");
+    assert_contains(&again, "converted 0 object(s)");
+    assert_contains(&again, "already converted 12");
     let bad_shard = trailsql(&["convert", &trail, &lake, "--shard", "4/4"], None);
     assert!(!bad_shard.status.success());
-    assert!(stderr(&bad_shard).contains("expected 0 <= i < N"));
+    assert_contains(&stderr(&bad_shard), "expected 0 <= i < N");
 
     let sql = "SELECT eventname, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 1";
     let raw = trailsql(&[&trail, "--format", "csv", "-c", sql], None);
@@ -376,7 +373,7 @@ fn convert_writes_parquet_once_and_the_cache_serves_later_queries() {
         None,
     );
     assert_eq!(stdout(&first), stdout(&raw));
-    assert!(stderr(&first).contains("12 added"), "{}", stderr(&first));
+    assert_contains(&stderr(&first), "12 added");
     let second = trailsql(
         &[
             &trail, "--cache", &cache, "--format", "csv", "--stats", "-c", sql,
@@ -384,32 +381,20 @@ fn convert_writes_parquet_once_and_the_cache_serves_later_queries() {
         None,
     );
     assert_eq!(stdout(&second), stdout(&raw));
-    assert!(
-        stderr(&second).contains("cache: 12 object(s) read from it"),
-        "{}",
-        stderr(&second)
-    );
+    assert_contains(&stderr(&second), "cache: 12 object(s) read from it");
 
     let shown = trailsql(&["cache", &cache, &trail], None);
     assert!(shown.status.success(), "{}", stderr(&shown));
-    assert!(
-        stdout(&shown).contains("12 object(s), 48 events"),
-        "{}",
-        stdout(&shown)
-    );
-    assert!(
-        stdout(&shown).contains("covers 12 of the 12"),
-        "{}",
-        stdout(&shown)
-    );
+    assert_contains(&stdout(&shown), "12 object(s), 48 events");
+    assert_contains(&stdout(&shown), "covers 12 of the 12");
     let repl = trailsql(
         &[&trail, "--cache", &cache],
         Some(".cache\n.cache clear\n.cache\n"),
     );
     let text = stdout(&repl);
-    assert!(text.contains("covers 12 of the 12"), "{text}");
-    assert!(text.contains("removed 12 object(s)"), "{text}");
-    assert!(text.contains("covers 0 of the 12"), "{text}");
+    assert_contains(&text, "covers 12 of the 12");
+    assert_contains(&text, "removed 12 object(s)");
+    assert_contains(&text, "covers 0 of the 12");
 }
 
 #[test]
@@ -441,20 +426,13 @@ fn the_rc_file_turns_the_cache_on() {
     let script = "SELECT count(*) AS n FROM cloudtrail;\n.cache\n";
     let first = trailsql(&[&trail, "--init", &rc], Some(script));
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        stdout(&first).contains("2 object(s), 6 events"),
-        "{}",
-        stdout(&first)
-    );
-    assert!(
-        stdout(&first).contains("covers 2 of the 2"),
-        "{}",
-        stdout(&first)
-    );
+    assert_contains(&stdout(&first), "2 object(s), 6 events");
+    assert_contains(&stdout(&first), "covers 2 of the 2");
     let off = trailsql(&[&trail, "--init", &rc], Some(".cache off\n.cache\n"));
-    assert!(
-        stdout(&off).contains("no Parquet cache"),
-        "{}",
-        stdout(&off)
-    );
+    assert_contains(&stdout(&off), "no Parquet cache");
+}
+
+/// Fails showing the whole text when `needle` is not in it.
+fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }

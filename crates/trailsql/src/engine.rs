@@ -148,14 +148,8 @@ impl Engine {
                         store
                     }
                 };
-                let destination = Destination {
-                    store: Arc::clone(&store),
-                    root: object_store::path::Path::from(prefix.as_str()),
-                    url: datafusion::execution::object_store::ObjectStoreUrl::parse(format!(
-                        "s3://{bucket}"
-                    ))?,
-                    display: source.to_string(),
-                };
+                let destination =
+                    Destination::in_bucket(Arc::clone(&store), &bucket, &prefix, source)?;
                 if destination.holds_trail().await {
                     converted.push(Arc::new(ConvertedTrail::open(destination).await?));
                     continue;
@@ -250,18 +244,12 @@ impl Engine {
         if !converted.is_empty() {
             // Columns converted trails have, beside those discovered in raw logs, in the
             // column-name order discovery uses.
-            let mut by_name = std::collections::BTreeMap::new();
-            for path in converted
-                .iter()
-                .flat_map(|t| t.request_parameter_paths())
-                .chain(paths)
-            {
-                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-                by_name
-                    .entry(trailsql_decode::flat_name("requestParameters", &parts))
-                    .or_insert(path);
-            }
-            paths = by_name.into_values().collect();
+            paths = crate::parquet::convert::union_by_column(
+                converted
+                    .iter()
+                    .flat_map(|t| t.request_parameter_paths())
+                    .chain(paths),
+            );
         }
         let schema = Arc::new(CloudTrailSchema::new(&paths));
         let decoder_options = DecoderOptions {
@@ -408,9 +396,7 @@ impl Engine {
             Vec::new()
         };
         let objects = self.table.all_objects().await?;
-        let schema = Arc::new(CloudTrailSchema::new(
-            &self.schema().request_parameter_paths(),
-        ));
+        let schema = self.table.shared_schema();
         let decoder_options = self.table.decoder_options().clone();
         let options = options.clone();
         tokio::task::spawn_blocking(move || {
@@ -578,19 +564,7 @@ fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> 
 /// settings and version that shape the answer.
 fn sample_key(objects: &[LogObject], options: &EngineOptions) -> u64 {
     use std::hash::{Hash, Hasher};
-    // FNV-1a: stable across releases and platforms, unlike `DefaultHasher`.
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn write(&mut self, bytes: &[u8]) {
-            for &b in bytes {
-                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        fn finish(&self) -> u64 {
-            self.0
-        }
-    }
-    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut hasher = crate::fnv::Fnv::default();
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     options.discovery_bytes.hash(&mut hasher);
     options.max_request_parameter_columns.hash(&mut hasher);

@@ -458,7 +458,7 @@ impl Layout {
 /// holds only events from before its delivery, and is delivered at most
 /// `late_delivery_micros` after them. The stamp in its name is the delivery minute, so
 /// the lower bound gives a minute's grace.
-fn delivery_window(
+pub(crate) fn delivery_window(
     constraints: &Constraints,
     late_delivery_micros: i64,
 ) -> (Option<i64>, Option<i64>) {
@@ -480,7 +480,7 @@ pub(crate) fn delivered_in_window(
     earliest.is_none_or(|e| delivered >= e) && latest.is_none_or(|l| delivered <= l)
 }
 
-fn day_of(micros: i64) -> Option<NaiveDate> {
+pub(crate) fn day_of(micros: i64) -> Option<NaiveDate> {
     chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros).map(|t| t.date_naive())
 }
 

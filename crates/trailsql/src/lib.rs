@@ -29,6 +29,7 @@ pub mod check;
 mod compat;
 mod engine;
 mod error;
+mod fnv;
 pub mod generate;
 pub mod layout;
 mod parallel;

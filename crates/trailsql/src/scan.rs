@@ -78,6 +78,10 @@ impl fmt::Display for Listing {
     }
 }
 
+fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
+    DataFusionError::External(Box::new(error))
+}
+
 /// S3 objects read ahead of the decoder, per partition: enough to hide request latency.
 const STORE_READS_AHEAD: usize = 16;
 
@@ -275,7 +279,6 @@ impl ExecutionPlan for CloudTrailScanExec {
                 }
                 None => object_rx.blocking_recv(),
             };
-            let external = |e| DataFusionError::External(Box::new(e));
             while let Some((object, read)) = next() {
                 let bytes = match read {
                     Ok(bytes) => bytes,
@@ -291,13 +294,13 @@ impl ExecutionPlan for CloudTrailScanExec {
                             sent += batch.num_rows();
                             open &= tx.blocking_send(Ok(batch)).is_ok();
                         })
-                        .map_err(|e| DataFusionError::External(Box::new(e)))?,
+                        .map_err(external)?,
                     Some(writer) => {
                         // One object's rows at a time, so the cache keeps them together.
                         let mut batches = Vec::new();
                         let outcome = decoder
                             .decode_file(&object.location, bytes, &mut |b| batches.push(b))
-                            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                            .map_err(external)?;
                         batches.extend(decoder.flush());
                         // Only what decoded cleanly is cached: a later query must see the
                         // same skips.

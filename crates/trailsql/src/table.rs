@@ -79,6 +79,10 @@ impl CloudTrailTable {
         Ok(self.select(&[]).await?.0)
     }
 
+    pub(crate) fn shared_schema(&self) -> Arc<CloudTrailSchema> {
+        Arc::clone(&self.schema)
+    }
+
     pub(crate) fn decoder_options(&self) -> &DecoderOptions {
         &self.options
     }
@@ -246,12 +250,7 @@ fn keeps(location: &str, constraints: &Constraints, late_delivery_micros: i64) -
     }
     match place.delivered {
         Some(delivered) => {
-            constraints
-                .since
-                .is_none_or(|s| delivered >= s.saturating_sub(60_000_000))
-                && constraints
-                    .until
-                    .is_none_or(|u| delivered <= u.saturating_add(late_delivery_micros))
+            crate::layout::delivered_in_window(delivered, constraints, late_delivery_micros)
         }
         None => true,
     }

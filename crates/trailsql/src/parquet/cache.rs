@@ -23,8 +23,9 @@ use object_store::ObjectMeta;
 use object_store::path::Path as StorePath;
 use serde::{Deserialize, Serialize};
 
-use super::{Fnv, Layout, ObjectIdentity, writer_properties};
+use super::{Layout, ObjectIdentity, writer_properties};
 use crate::error::{Error, Result};
+use crate::fnv::Fnv;
 use crate::source::{LogObject, ObjectBody};
 
 /// The cache's files live here under its folder; a format change gets a new name.
@@ -76,6 +77,10 @@ struct State {
     /// Runs by source object location, oldest first.
     objects: HashMap<String, Vec<Run>>,
 }
+
+/// Whether each cache file (by identity) has every column a query's table has: asked
+/// once per file, not once per object.
+type ColumnFit = HashMap<*const CacheFile, bool>;
 
 /// A cache file and the `(first_row, rows)` runs a query selects in it.
 type FileRuns = (Arc<CacheFile>, Vec<(u64, u64)>);
@@ -211,7 +216,7 @@ impl ParquetCache {
         state: &State,
         object: &LogObject,
         columns: &[String],
-        fit: &mut HashMap<String, bool>,
+        fit: &mut ColumnFit,
     ) -> Option<Run> {
         if !Self::cacheable(object) {
             return None;
@@ -226,7 +231,7 @@ impl ParquetCache {
                 run.size == object.size
                     && run.version == version
                     && *fit
-                        .entry(run.file.id.clone())
+                        .entry(Arc::as_ptr(&run.file))
                         .or_insert_with(|| columns.iter().all(|c| run.file.columns.contains(c)))
             })
             .cloned()

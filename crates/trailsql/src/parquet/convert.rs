@@ -29,8 +29,9 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError};
 
-use super::{Fnv, ObjectIdentity, encode};
+use super::{ObjectIdentity, encode};
 use crate::error::{Error, Result};
+use crate::fnv::Fnv;
 use crate::prune::Constraints;
 use crate::source::LogObject;
 use crate::stats::ScanStats;
@@ -113,11 +114,21 @@ impl Destination {
         })?;
         let counts = Arc::new(crate::s3::RequestCounts::default());
         let store = crate::s3::store(&bucket, options, counts).await?;
+        Self::in_bucket(store, &bucket, &prefix, url)
+    }
+
+    /// A prefix of a bucket whose store is already open.
+    pub fn in_bucket(
+        store: Arc<dyn ObjectStore>,
+        bucket: &str,
+        prefix: &str,
+        display: &str,
+    ) -> Result<Self> {
         Ok(Self {
             store,
-            root: StorePath::from(prefix.as_str()),
+            root: StorePath::from(prefix),
             url: ObjectStoreUrl::parse(format!("s3://{bucket}"))?,
-            display: url.to_string(),
+            display: display.to_string(),
         })
     }
 
@@ -240,16 +251,11 @@ impl ConvertedTrail {
 
     /// Every `requestParameters` path some batch flattened.
     pub fn request_parameter_paths(&self) -> Vec<Vec<String>> {
-        let mut paths = BTreeMap::new();
-        for batch in &self.batches {
-            for path in &batch.request_parameters {
-                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-                paths
-                    .entry(trailsql_decode::flat_name("requestParameters", &parts))
-                    .or_insert_with(|| path.clone());
-            }
-        }
-        paths.into_values().collect()
+        union_by_column(
+            self.batches
+                .iter()
+                .flat_map(|b| b.request_parameters.iter().cloned()),
+        )
     }
 
     pub fn objects(&self) -> u64 {
@@ -258,12 +264,9 @@ impl ConvertedTrail {
 
     /// The files that can hold events meeting the constraints, by their partition.
     pub fn select(&self, constraints: &Constraints, late_delivery_micros: i64) -> Selected {
-        let first_day = constraints
-            .since
-            .map(|s| day_of(s.saturating_sub(60_000_000)));
-        let last_day = constraints
-            .until
-            .map(|u| day_of(u.saturating_add(late_delivery_micros)));
+        // Partitions are delivery days (or event days, which fall inside them).
+        let (earliest, latest) = crate::layout::delivery_window(constraints, late_delivery_micros);
+        let (first_day, last_day) = (earliest.map(day_of), latest.map(day_of));
         let mut selected = Selected::default();
         for file in self.batches.iter().flat_map(|b| &b.files) {
             let dated = file.date.len() == 10;
@@ -308,11 +311,24 @@ pub struct Selected {
     pub pruned_bytes: u64,
 }
 
+/// `requestParameters` paths without repeats, in column-name order (discovery's order).
+pub(crate) fn union_by_column(paths: impl IntoIterator<Item = Vec<String>>) -> Vec<Vec<String>> {
+    let mut by_name = BTreeMap::new();
+    for path in paths {
+        let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+        by_name
+            .entry(trailsql_decode::flat_name("requestParameters", &parts))
+            .or_insert(path);
+    }
+    by_name.into_values().collect()
+}
+
 const UNKNOWN: &str = "unknown";
 
+/// A partition's `date=` value.
 fn day_of(micros: i64) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros)
-        .map(|t| t.format("%Y-%m-%d").to_string())
+    crate::layout::day_of(micros)
+        .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
 }
 
