@@ -302,6 +302,22 @@ async fn the_cache_answers_later_queries_and_decodes_changed_objects() {
     assert_eq!(got, want);
     assert_eq!(stats.files_read, 0, "{stats}");
 
+    // A damaged cache file is not used: its objects are decoded again.
+    let damaged = files_under(&cache, ".parquet")
+        .into_iter()
+        .max_by_key(|f| std::fs::metadata(f).unwrap().len())
+        .unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&damaged)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let (want, _) = rows(&raw, sql).await;
+    let (got, stats) = rows(&open(&sources, cached_options.clone()).await, sql).await;
+    assert_eq!(got, want);
+    assert!(stats.files_read > 2, "{stats}");
+
     // The cache can be emptied; the next query decodes again.
     let summary = engine.parquet_cache().unwrap().clear().unwrap();
     assert!(

@@ -142,10 +142,16 @@ impl ParquetCache {
         for entry in std::fs::read_dir(&cache.dir).map_err(io)? {
             let path = entry.map_err(io)?.path();
             if path.extension().is_some_and(|e| e == "json") {
-                // A record that cannot be read is a file the cache does not have.
+                // A record that cannot be read, or whose file is missing or not the size
+                // it was written at (truncated, replaced), is a file the cache does not
+                // have: those objects are decoded again rather than failing the query.
                 if let Some(record) = std::fs::read(&path)
                     .ok()
                     .and_then(|b| serde_json::from_slice::<FileRecord>(&b).ok())
+                    .filter(|r| {
+                        std::fs::metadata(path.with_extension("parquet"))
+                            .is_ok_and(|m| m.len() == r.bytes)
+                    })
                 {
                     records.push(record);
                 }
