@@ -7,10 +7,11 @@ use std::task::{Context, Poll};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::{Stream, StreamExt};
 use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery};
 
@@ -289,16 +290,23 @@ impl Engine {
 
     /// Plans and starts a SQL statement; the result streams as it is read.
     pub async fn sql(&self, sql: &str) -> Result<Query> {
-        let requests = self
-            .requests
-            .as_ref()
-            .map(|counts| (Arc::clone(counts), counts.snapshot()));
+        self.prepare(sql, None).await?.execute().await
+    }
+
+    /// Plans a SQL statement without running its query, binding `$1`/`$name`
+    /// placeholders to `params`. Statements that change the catalog or settings
+    /// (`CREATE VIEW`, `SET`, `COPY`) take effect here, once; the query may then be
+    /// run any number of times with [`Prepared::execute`].
+    pub async fn prepare(&self, sql: &str, params: Option<ParamValues>) -> Result<Prepared> {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state.sql_to_statement(sql, &dialect)?;
         rewrite_cross_join_unnest(&mut statement);
         normalize_quoted_columns(&mut statement, &self.names);
-        let logical = state.statement_to_plan(statement).await?;
+        let mut logical = state.statement_to_plan(statement).await?;
+        if let Some(params) = params {
+            logical = logical.with_param_values(params)?;
+        }
         if self.options.read_only {
             datafusion::execution::context::SQLOptions::new()
                 .with_allow_ddl(false)
@@ -315,12 +323,10 @@ impl Engine {
                 })?;
         }
         let frame = self.ctx.execute_logical_plan(logical).await?;
-        let plan = frame.create_physical_plan().await?;
-        let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
-        Ok(Query {
-            plan,
-            stream,
-            requests,
+        Ok(Prepared {
+            frame,
+            ctx: self.ctx.clone(),
+            requests: self.requests.clone(),
         })
     }
 
@@ -596,6 +602,37 @@ fn evenly_spaced(objects: &[LogObject]) -> impl Iterator<Item = &LogObject> {
     order.into_iter().map(move |i| &objects[i])
 }
 
+/// A planned statement whose query can be run again and again (see [`Engine::prepare`]).
+#[derive(Clone)]
+pub struct Prepared {
+    frame: DataFrame,
+    ctx: SessionContext,
+    requests: Option<Arc<crate::s3::RequestCounts>>,
+}
+
+impl Prepared {
+    /// The schema of the query's result.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(self.frame.schema().as_arrow().clone())
+    }
+
+    /// Starts a run of the query; each run plans and reads the sources afresh, so it
+    /// sees the engine's current time window and cache.
+    pub async fn execute(&self) -> Result<Query> {
+        let requests = self
+            .requests
+            .as_ref()
+            .map(|counts| (Arc::clone(counts), counts.snapshot()));
+        let plan = self.frame.clone().create_physical_plan().await?;
+        let stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())?;
+        Ok(Query {
+            plan,
+            stream,
+            requests,
+        })
+    }
+}
+
 /// A running query: a stream of record batches, and what its scans read.
 pub struct Query {
     plan: Arc<dyn ExecutionPlan>,
@@ -611,14 +648,7 @@ impl Query {
 
     /// Files, bytes and events read so far, and what was skipped.
     pub fn stats(&self) -> ScanStats {
-        let mut stats = ScanStats::default();
-        collect_stats(&self.plan, &mut stats);
-        if let Some((counts, (list, get))) = &self.requests {
-            let (list_now, get_now) = counts.snapshot();
-            stats.store_list_requests = list_now - list;
-            stats.store_get_requests = get_now - get;
-        }
-        stats
+        self.progress().stats()
     }
 
     /// A handle that reads this query's progress from another task or thread while the
@@ -626,6 +656,7 @@ impl Query {
     pub fn progress(&self) -> QueryProgress {
         QueryProgress {
             plan: Arc::clone(&self.plan),
+            requests: self.requests.clone(),
         }
     }
 
@@ -649,12 +680,18 @@ impl Query {
 #[derive(Clone)]
 pub struct QueryProgress {
     plan: Arc<dyn ExecutionPlan>,
+    requests: Option<(Arc<crate::s3::RequestCounts>, (u64, u64))>,
 }
 
 impl QueryProgress {
     pub fn stats(&self) -> ScanStats {
         let mut stats = ScanStats::default();
         collect_stats(&self.plan, &mut stats);
+        if let Some((counts, (list, get))) = &self.requests {
+            let (list_now, get_now) = counts.snapshot();
+            stats.store_list_requests = list_now - list;
+            stats.store_get_requests = get_now - get;
+        }
         stats
     }
 }

@@ -44,7 +44,10 @@ mod sql;
 mod stats;
 mod table;
 
-pub use engine::{Engine, EngineOptions, Query, QueryProgress, TABLE_NAME, default_cache_dir};
+pub use datafusion::common::{ParamValues, ScalarValue};
+pub use engine::{
+    Engine, EngineOptions, Prepared, Query, QueryProgress, TABLE_NAME, default_cache_dir,
+};
 pub use error::{Error, Result};
 pub use scan::CloudTrailScanExec;
 pub use source::LogObject;
