@@ -195,3 +195,28 @@ def test_stats_report_what_was_read(small_trail):
     assert stats.to_dict()["files_read"] == 20
     assert "files:" in str(stats)
     assert con.stats.files_read == 20
+
+
+def test_the_type_stubs_name_what_exists():
+    import ast
+    from pathlib import Path
+
+    stubs = Path(trailsql.__file__).with_name("_trailsql.pyi")
+    tree = ast.parse(stubs.read_text())
+    from trailsql import _trailsql
+
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            cls = getattr(_trailsql, node.name)
+            for member in node.body:
+                if isinstance(member, ast.FunctionDef):
+                    assert hasattr(cls, member.name), f"{node.name}.{member.name}"
+                elif isinstance(member, ast.AnnAssign):
+                    name = member.target.id
+                    if issubclass(cls, BaseException):
+                        continue  # set on each instance
+                    assert hasattr(cls, name), f"{node.name}.{name}"
+        elif isinstance(node, ast.FunctionDef):
+            assert callable(getattr(_trailsql, node.name)), node.name
+        elif isinstance(node, ast.AnnAssign) and not node.target.id.startswith("_V"):
+            assert hasattr(_trailsql, node.target.id), node.target.id
