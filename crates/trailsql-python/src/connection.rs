@@ -282,6 +282,25 @@ impl Connection {
         self.engine.set_parquet_cache(folder.as_deref()).py_err()
     }
 
+    /// The Parquet cache's size, `{"files", "bytes", "objects", "rows"}`, or `None`
+    /// without a cache.
+    fn cache_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(cache) = self.engine.parquet_cache() else {
+            return Ok(None);
+        };
+        summary_dict(py, &cache.summary()).map(Some)
+    }
+
+    /// Deletes the Parquet cache's files (as `trailsql cache DIR --clear`); returns what
+    /// there was, or `None` without a cache.
+    fn clear_cache<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(cache) = self.engine.parquet_cache() else {
+            return Ok(None);
+        };
+        let summary = cache.clear().py_err()?;
+        summary_dict(py, &summary).map(Some)
+    }
+
     /// `(objects in the cache, objects in the sources)`, or `None` without a cache.
     fn cache_coverage(&self, py: Python<'_>) -> PyResult<Option<(u64, u64)>> {
         let engine = Arc::clone(&self.engine);
@@ -373,6 +392,18 @@ impl Connection {
             self.engine.schema().columns().len()
         )
     }
+}
+
+fn summary_dict<'py>(
+    py: Python<'py>,
+    summary: &trailsql::parquet::cache::CacheSummary,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("files", summary.files)?;
+    dict.set_item("bytes", summary.bytes)?;
+    dict.set_item("objects", summary.objects)?;
+    dict.set_item("rows", summary.rows)?;
+    Ok(dict)
 }
 
 /// One column of the `cloudtrail` table.

@@ -110,6 +110,13 @@ impl Table {
         export::polars(slf.py(), slf.as_any())
     }
 
+    /// The rows as CSV, with a header line and nested values as JSON text (the CLI's
+    /// `--format csv`); written to `path` when given, else returned.
+    #[pyo3(signature = (path = None))]
+    fn to_csv(&self, path: Option<std::path::PathBuf>) -> PyResult<Option<String>> {
+        write_csv(&self.schema, &self.batches, path)
+    }
+
     /// Every row as a tuple of Python values.
     fn fetchall<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let mut rows = Vec::with_capacity(self.rows());
@@ -129,5 +136,23 @@ impl Table {
 
     fn __repr__(&self) -> String {
         html::text(&self.schema, &self.head(), self.rows() as u64, self.elapsed)
+    }
+}
+
+pub fn write_csv(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    path: Option<std::path::PathBuf>,
+) -> PyResult<Option<String>> {
+    use pyo3::exceptions::PyOSError;
+    let text = trailsql::results::csv_string(schema, batches)
+        .map_err(|e| crate::errors::QueryError::new_err(e.to_string()))?;
+    match path {
+        None => Ok(Some(text)),
+        Some(path) => {
+            std::fs::write(&path, text)
+                .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))?;
+            Ok(None)
+        }
     }
 }

@@ -176,6 +176,25 @@ def test_convert_and_the_cache(small_trail, tmp_path):
     res = converted.sql("SELECT eventname, count(*) FROM cloudtrail GROUP BY 1")
     assert sorted(res.fetchall()) == expected
     assert res.stats.parquet_files > 0
+    info = con.cache_info()
+    assert info["objects"] == 40 and info["rows"] == small_trail[1] and info["bytes"] > 0
+    assert con.clear_cache() == info
+    assert con.cache_coverage() == (0, 40)
+    assert trailsql.connect(small_trail[0]).cache_info() is None
+
+
+def test_csv_output_is_the_clis(tmp_path):
+    con = trailsql.connect(KINESIS_EXAMPLE)
+    res = con.sql(
+        "SELECT eventname, resources, requestparameters_shardcount FROM cloudtrail "
+        "WHERE eventname IN ('CreateStream', 'ListStreams') ORDER BY eventname"
+    )
+    text = res.to_csv()
+    assert text.splitlines()[0] == "eventname,resources,requestparameters_shardcount"
+    assert text.splitlines()[1].startswith("CreateStream,")
+    out = tmp_path / "out.csv"
+    assert res.collect().to_csv(out) is None
+    assert out.read_text() == text
 
 
 # --- threads, fork, cancellation, memory -----------------------------------------------
