@@ -131,11 +131,7 @@ impl QueryResult {
     /// The rows as CSV, with a header line and nested values as JSON text (the CLI's
     /// `--format csv`); written to `path` when given, else returned.
     #[pyo3(signature = (path = None))]
-    fn to_csv(
-        &self,
-        py: Python<'_>,
-        path: Option<std::path::PathBuf>,
-    ) -> PyResult<Option<String>> {
+    fn to_csv(&self, py: Python<'_>, path: Option<std::path::PathBuf>) -> PyResult<Option<String>> {
         let (batches, _) = run::collect(py, &self.prepared, &self.recorders())?;
         crate::table::write_csv(&self.prepared.schema(), &batches, path)
     }

@@ -186,12 +186,17 @@ def test_convert_and_the_cache(small_trail, tmp_path):
 def test_csv_output_is_the_clis(tmp_path):
     con = trailsql.connect(KINESIS_EXAMPLE)
     res = con.sql(
-        "SELECT eventname, resources, requestparameters_shardcount FROM cloudtrail "
+        "SELECT eventname, named_struct('a', 1, 'b', 'x,y') AS s, [1, 2] AS l, "
+        "requestparameters_shardcount FROM cloudtrail "
         "WHERE eventname IN ('CreateStream', 'ListStreams') ORDER BY eventname"
     )
+    # As `trailsql FILE --format csv -c SQL` prints it.
+    assert res.to_csv() == (
+        "eventname,s,l,requestparameters_shardcount\n"
+        'CreateStream,"{""a"":1,""b"":""x,y""}","[1,2]",1\n'
+        'ListStreams,"{""a"":1,""b"":""x,y""}","[1,2]",\n'
+    )
     text = res.to_csv()
-    assert text.splitlines()[0] == "eventname,resources,requestparameters_shardcount"
-    assert text.splitlines()[1].startswith("CreateStream,")
     out = tmp_path / "out.csv"
     assert res.collect().to_csv(out) is None
     assert out.read_text() == text
