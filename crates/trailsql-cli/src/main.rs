@@ -97,6 +97,20 @@ pub(crate) struct SourceArgs {
     /// new or changed log object is decoded again (see `trailsql cache`).
     #[arg(long = "cache", value_name = "DIR", env = "TRAILSQL_PARQUET_CACHE")]
     parquet_cache: Option<std::path::PathBuf>,
+
+    /// A file that inflates past SIZE fails (or, with --on-error skip, is skipped): a
+    /// gzip bomb stops there.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    max_inflated: u64,
+
+    /// Memory that sorts, group-bys and joins may hold (`2GiB`); past it they spill to
+    /// disk. Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<u64>,
+
+    /// Where they spill (default: the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    spill_dir: Option<std::path::PathBuf>,
 }
 
 impl SourceArgs {
@@ -116,6 +130,11 @@ impl SourceArgs {
         options.s3.region = self.s3_region.clone();
         options.s3.profile = self.aws_profile.clone();
         options.parquet_cache = self.parquet_cache.clone();
+        options.max_inflated_bytes = self.max_inflated;
+        options.memory_limit = self.memory_limit.map(|bytes| bytes as usize);
+        if let Some(dir) = &self.spill_dir {
+            options.spill = trailsql::SpillTo::Folder(dir.clone());
+        }
         Ok(())
     }
 }

@@ -81,7 +81,7 @@ pub fn write_with(
                 }
             }
         }
-        Format::Csv => trailsql::results::write_csv(out, schema, batches)?,
+        Format::Csv => trailsql::results::write_spreadsheet_csv(out, schema, batches)?,
         Format::Json => {
             // Explicit nulls: every row names every column, as a reader of JSON expects.
             let mut writer = JsonWriterBuilder::new()

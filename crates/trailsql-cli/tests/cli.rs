@@ -436,3 +436,66 @@ fn the_rc_file_turns_the_cache_on() {
 fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} not in:\n{text}");
 }
+
+#[test]
+fn csv_defuses_formulas_for_spreadsheets() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = [
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "+1+2",
+        "-2",
+        "@SUM(A1)",
+        "\tcmd",
+        "aws-cli/2.15.0",
+    ];
+    let records: Vec<String> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, agent)| {
+            format!(
+                r#"{{"eventTime":"2024-01-01T00:00:0{i}Z","eventName":"X","userAgent":{}}}"#,
+                serde_json::to_string(agent).unwrap()
+            )
+        })
+        .collect();
+    let path = dir.path().join("agents.json");
+    std::fs::write(&path, format!("{{\"Records\":[{}]}}", records.join(","))).unwrap();
+    let sql = "SELECT useragent, length(useragent) AS n FROM cloudtrail ORDER BY eventtime";
+    let output = trailsql(
+        &[path.to_str().unwrap(), "--format", "csv", "-c", sql],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "useragent,n\n\
+         \"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",41\n\
+         '+1+2,4\n\
+         '-2,2\n\
+         '@SUM(A1),8\n\
+         '\tcmd,4\n\
+         aws-cli/2.15.0,14\n"
+    );
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_max_inflated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut json = b"{\"Records\":[".to_vec();
+    json.resize(json.len() + (16 << 20), b' ');
+    json.extend_from_slice(b"]}");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&json).unwrap();
+    let path = dir.path().join("bomb.json.gz");
+    std::fs::write(&path, encoder.finish().unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+    let sql = "SELECT count(*) FROM cloudtrail";
+    let output = trailsql(&[path, "--max-inflated", "1MiB", "-c", sql], None);
+    assert!(!output.status.success());
+    assert_contains(
+        &stderr(&output),
+        "bomb.json.gz: inflates past the limit of 1048576 bytes",
+    );
+    let output = trailsql(&[path, "-c", sql], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use trailsql::{Engine, EngineOptions, OnError, ParamValues, ScalarValue};
+use trailsql::{Engine, EngineOptions, OnError, ParamValues, ScalarValue, SpillTo};
 
 use crate::errors::IntoPy;
 use crate::result::QueryResult;
@@ -35,6 +35,9 @@ pub struct Connection {
 /// max_inflated_bytes: a cap on one file's inflated size (a gzip bomb stops there).
 /// schema_cache: where discovered `requestparameters_*` columns are remembered between
 ///     runs; default: the user's cache folder; `False` turns it off.
+/// memory_limit: bytes that sorts, group-bys and joins may hold before they spill to
+///     disk; default: no limit.
+/// spill_dir: where they spill; default: the system's temporary folder.
 #[pyfunction]
 #[pyo3(signature = (
     *sources,
@@ -48,6 +51,8 @@ pub struct Connection {
     target_partitions = None,
     max_inflated_bytes = None,
     schema_cache = None,
+    memory_limit = None,
+    spill_dir = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn connect(
@@ -63,6 +68,8 @@ pub fn connect(
     target_partitions: Option<usize>,
     max_inflated_bytes: Option<u64>,
     schema_cache: Option<Bound<'_, PyAny>>,
+    memory_limit: Option<usize>,
+    spill_dir: Option<PathBuf>,
 ) -> PyResult<Connection> {
     let mut options = EngineOptions {
         on_error: match on_error {
@@ -77,6 +84,8 @@ pub fn connect(
         read_only,
         parquet_cache: cache,
         target_partitions,
+        memory_limit,
+        spill: spill_dir.map_or(SpillTo::TempDir, SpillTo::Folder),
         ..EngineOptions::default()
     };
     if let Some(limit) = max_inflated_bytes {

@@ -82,6 +82,7 @@ pub fn to_py(error: trailsql::Error) -> PyErr {
             | trailsql::Error::NoMatch { pattern: path }
             | trailsql::Error::BadGlob { pattern: path, .. }
             | trailsql::Error::S3 { location: path, .. }
+            | trailsql::Error::Changed { location: path, .. }
             | trailsql::Error::Store { location: path, .. } => {
                 let err = SourceError::new_err(message);
                 let _ = err.value(py).setattr("path", path.as_str());

@@ -128,8 +128,9 @@ impl QueryResult {
         export::polars(py, table.as_any())
     }
 
-    /// The rows as CSV, with a header line and nested values as JSON text (the CLI's
-    /// `--format csv`); written to `path` when given, else returned.
+    /// The rows as CSV, with a header line, nested values as JSON text and formula-like
+    /// text defused with a leading `'` (the CLI's `--format csv`); written to `path`
+    /// when given, else returned.
     #[pyo3(signature = (path = None))]
     fn to_csv(&self, py: Python<'_>, path: Option<std::path::PathBuf>) -> PyResult<Option<String>> {
         let (batches, _) = run::collect(py, &self.prepared, &self.recorders())?;

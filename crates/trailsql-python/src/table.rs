@@ -110,8 +110,9 @@ impl Table {
         export::polars(slf.py(), slf.as_any())
     }
 
-    /// The rows as CSV, with a header line and nested values as JSON text (the CLI's
-    /// `--format csv`); written to `path` when given, else returned.
+    /// The rows as CSV, with a header line, nested values as JSON text and formula-like
+    /// text defused with a leading `'` (the CLI's `--format csv`); written to `path`
+    /// when given, else returned.
     #[pyo3(signature = (path = None))]
     fn to_csv(&self, path: Option<std::path::PathBuf>) -> PyResult<Option<String>> {
         write_csv(&self.schema, &self.batches, path)
@@ -145,7 +146,7 @@ pub fn write_csv(
     path: Option<std::path::PathBuf>,
 ) -> PyResult<Option<String>> {
     use pyo3::exceptions::PyOSError;
-    let text = trailsql::results::csv_string(schema, batches)
+    let text = trailsql::results::spreadsheet_csv_string(schema, batches)
         .map_err(|e| crate::errors::QueryError::new_err(e.to_string()))?;
     match path {
         None => Ok(Some(text)),

@@ -9,6 +9,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ParamValues;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -68,6 +71,24 @@ pub struct EngineOptions {
     /// `DROP`) or change settings (`SET`): only queries of the sources run. `check`
     /// runs this way by default.
     pub read_only: bool,
+    /// Bytes that sorts, group-bys and joins may hold in memory; past it they spill to
+    /// disk (see `spill`) or fail with "Resources exhausted". `None`: no limit. The scan's
+    /// own buffers (a few batches and one file per thread) are outside this budget.
+    pub memory_limit: Option<usize>,
+    /// Where operators over `memory_limit` spill.
+    pub spill: SpillTo,
+}
+
+/// Where sorts and group-bys spill when they pass the memory limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SpillTo {
+    /// A temporary folder of the operating system's.
+    #[default]
+    TempDir,
+    /// Temporary files in this folder.
+    Folder(std::path::PathBuf),
+    /// Nowhere: an operator over the limit fails.
+    Off,
 }
 
 /// The per-user cache folder: `$TRAILSQL_CACHE_DIR`, else `$XDG_CACHE_HOME/trailsql`,
@@ -103,6 +124,8 @@ impl Default for EngineOptions {
             schema_cache: None,
             parquet_cache: None,
             read_only: false,
+            memory_limit: None,
+            spill: SpillTo::TempDir,
         }
     }
 }
@@ -452,13 +475,49 @@ impl Engine {
     }
 }
 
+/// The memory pool and spill files queries run with.
+fn runtime_env(options: &EngineOptions) -> Result<Arc<RuntimeEnv>> {
+    let mode = match &options.spill {
+        SpillTo::TempDir => DiskManagerMode::OsTmpDirectory,
+        SpillTo::Folder(dir) => DiskManagerMode::Directories(vec![dir.clone()]),
+        SpillTo::Off => DiskManagerMode::Disabled,
+    };
+    let mut builder = RuntimeEnvBuilder::new()
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(mode));
+    if let Some(limit) = options.memory_limit {
+        // Fair shares: each spilling operator gets its part of what the operators that
+        // cannot spill leave, so one cannot starve the rest. The tracker names the
+        // largest consumers when the limit is hit.
+        let consumers = std::num::NonZeroUsize::new(5).expect("non-zero");
+        builder = builder.with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            consumers,
+        )));
+    }
+    Ok(builder.build_arc()?)
+}
+
 fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<SessionContext> {
     let mut config = SessionConfig::new().with_information_schema(true);
     if let Some(partitions) = options.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }
+    if let Some(limit) = options.memory_limit {
+        // Each sorting partition sets memory aside for merging its spill files (10 MB
+        // by default); under a small limit those reservations alone would exceed it.
+        let partitions = config.target_partitions().max(1);
+        let execution = &mut config.options_mut().execution;
+        execution.sort_spill_reservation_bytes = execution
+            .sort_spill_reservation_bytes
+            .min(limit / (4 * partitions));
+        // Merging spill files holds a batch of each; CloudTrail rows with their JSON
+        // columns are large, so smaller batches keep merges inside the limit.
+        let batch_size = config.batch_size().min(1024);
+        config = config.with_batch_size(batch_size);
+    }
     let state = SessionStateBuilder::new()
         .with_config(config)
+        .with_runtime_env(runtime_env(options)?)
         .with_default_features()
         .build();
     let flattened: HashSet<String> = schema
@@ -654,8 +713,10 @@ impl Query {
     /// A handle that reads this query's progress from another task or thread while the
     /// query streams.
     pub fn progress(&self) -> QueryProgress {
+        let mut scans = Vec::new();
+        scan_collectors(&self.plan, &mut scans);
         QueryProgress {
-            plan: Arc::clone(&self.plan),
+            scans,
             requests: self.requests.clone(),
         }
     }
@@ -677,16 +738,23 @@ impl Query {
 }
 
 /// Reads what a running query's scans have done so far.
+///
+/// It holds the scans' counters, not the plan: a plan kept alive keeps operators such as
+/// `RepartitionExec` running their input tasks after the query is dropped.
 #[derive(Clone)]
 pub struct QueryProgress {
-    plan: Arc<dyn ExecutionPlan>,
+    /// Per scan: what planning found, and the counters its partitions add to.
+    scans: Vec<(ScanStats, Arc<crate::stats::StatsCollector>)>,
     requests: Option<(Arc<crate::s3::RequestCounts>, (u64, u64))>,
 }
 
 impl QueryProgress {
     pub fn stats(&self) -> ScanStats {
         let mut stats = ScanStats::default();
-        collect_stats(&self.plan, &mut stats);
+        for (planned, read) in &self.scans {
+            stats.merge(planned);
+            stats.merge(&read.snapshot());
+        }
         if let Some((counts, (list, get))) = &self.requests {
             let (list_now, get_now) = counts.snapshot();
             stats.store_list_requests = list_now - list;
@@ -696,12 +764,15 @@ impl QueryProgress {
     }
 }
 
-fn collect_stats(plan: &Arc<dyn ExecutionPlan>, stats: &mut ScanStats) {
+fn scan_collectors(
+    plan: &Arc<dyn ExecutionPlan>,
+    scans: &mut Vec<(ScanStats, Arc<crate::stats::StatsCollector>)>,
+) {
     if let Some(scan) = plan.downcast_ref::<CloudTrailScanExec>() {
-        stats.merge(&scan.stats());
+        scans.push(scan.progress_parts());
     }
     for child in plan.children() {
-        collect_stats(child, stats);
+        scan_collectors(child, scans);
     }
 }
 

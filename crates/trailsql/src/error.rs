@@ -9,14 +9,19 @@ pub enum Error {
     NoMatch { pattern: String },
     #[error("{pattern}: invalid glob pattern: {message}")]
     BadGlob { pattern: String, message: String },
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The cause is part of the message, not a `source()`: chained reports (anyhow's
+    /// `{:#}`) would print it twice.
+    #[error("{path}: cannot read: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{location}: {message}")]
     S3 { location: String, message: String },
+    /// An object whose size is not what it was listed at: written to while the query ran.
+    #[error("{location}: changed while being read: listed at {listed} bytes, read {read}")]
+    Changed {
+        location: String,
+        listed: u64,
+        read: u64,
+    },
     /// Converted Parquet or the Parquet cache: a file or manifest record that cannot be
     /// read or written.
     #[error("{location}: {message}")]
@@ -48,13 +53,22 @@ fn find_io_error(error: &datafusion::error::DataFusionError) -> Option<Error> {
     use datafusion::error::DataFusionError;
     match error {
         DataFusionError::External(inner) => match inner.downcast_ref::<Error>()? {
-            Error::Io { path, source } => Some(Error::Io {
+            Error::Io { path, error } => Some(Error::Io {
                 path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
+                error: std::io::Error::new(error.kind(), error.to_string()),
             }),
             Error::S3 { location, message } => Some(Error::S3 {
                 location: location.clone(),
                 message: message.clone(),
+            }),
+            Error::Changed {
+                location,
+                listed,
+                read,
+            } => Some(Error::Changed {
+                location: location.clone(),
+                listed: *listed,
+                read: *read,
             }),
             _ => None,
         },

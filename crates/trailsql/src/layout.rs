@@ -47,9 +47,9 @@ impl Lister for LocalLister {
     async fn level(&self, prefix: &str) -> Result<Level> {
         let prefix = prefix.to_string();
         tokio::task::spawn_blocking(move || {
-            let io = |source| crate::error::Error::Io {
+            let io = |error| crate::error::Error::Io {
                 path: prefix.clone(),
-                source,
+                error,
             };
             let mut entries: Vec<_> = std::fs::read_dir(&prefix)
                 .map_err(io)?
@@ -60,21 +60,12 @@ impl Lister for LocalLister {
             entries.sort_by_key(|e| e.file_name());
             let mut level = Level::default();
             for entry in entries {
-                let path = entry.path();
-                // Relative to the open folder (no path walk per file); symlinks followed.
-                let metadata = match entry.file_type() {
-                    Ok(kind) if !kind.is_symlink() => entry.metadata(),
-                    _ => std::fs::metadata(&path),
-                }
-                .map_err(|source| crate::error::Error::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if metadata.is_dir() {
-                    level.folders.push(name);
-                } else if metadata.is_file() {
-                    level.files.push(LogObject::file(path, &metadata));
+                match crate::source::classify(&entry)? {
+                    crate::source::Entry::Folder => level
+                        .folders
+                        .push(entry.file_name().to_string_lossy().into_owned()),
+                    crate::source::Entry::File(object) => level.files.push(object),
+                    crate::source::Entry::Other => {}
                 }
             }
             Ok(level)

@@ -46,7 +46,7 @@ mod table;
 
 pub use datafusion::common::{ParamValues, ScalarValue};
 pub use engine::{
-    Engine, EngineOptions, Prepared, Query, QueryProgress, TABLE_NAME, default_cache_dir,
+    Engine, EngineOptions, Prepared, Query, QueryProgress, SpillTo, TABLE_NAME, default_cache_dir,
 };
 pub use error::{Error, Result};
 pub use scan::CloudTrailScanExec;

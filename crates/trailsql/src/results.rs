@@ -1,5 +1,6 @@
-//! Query results as text: CSV (the format fixture expectations are written in) and the
-//! JSON-text form of nested columns that CSV, SARIF and JUnit need.
+//! Query results as text: CSV (the format fixture expectations are written in, and a
+//! spreadsheet-safe variant for people) and the JSON-text form of nested columns that
+//! CSV, SARIF and JUnit need.
 
 use std::sync::Arc;
 
@@ -25,6 +26,88 @@ pub fn write_csv(
         writer.write(&flatten_nested(batch)?)?;
     }
     Ok(())
+}
+
+/// Writes batches as CSV for people and their spreadsheets: as [`write_csv`], but a
+/// text cell that a spreadsheet would run as a formula (one starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, as OWASP advises. Log fields such
+/// as `userAgent` are chosen by whoever made the request, so opening an export must not
+/// run their formula.
+pub fn write_spreadsheet_csv(
+    out: &mut dyn std::io::Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<(), ArrowError> {
+    let mut writer = WriterBuilder::new().with_header(true).build(&mut *out);
+    if batches.iter().all(|b| b.num_rows() == 0) {
+        writer.write(&flatten_nested(&RecordBatch::new_empty(schema.clone()))?)?;
+    }
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        writer.write(&defuse_formulas(&flatten_nested(batch)?)?)?;
+    }
+    Ok(())
+}
+
+/// The CSV text of a result, as [`write_spreadsheet_csv`] writes it.
+pub fn spreadsheet_csv_string(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<String, ArrowError> {
+    let mut out = Vec::new();
+    write_spreadsheet_csv(&mut out, schema, batches)?;
+    String::from_utf8(out).map_err(|e| ArrowError::CsvError(e.to_string()))
+}
+
+fn starts_a_formula(text: &str) -> bool {
+    matches!(
+        text.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
+/// Text columns with a formula-like cell, each such cell prefixed with `'`.
+fn defuse_formulas(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    let mut changed = false;
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let texts: Option<Vec<Option<&str>>> = match column.data_type() {
+            DataType::Utf8 => Some(column.as_string::<i32>().iter().collect()),
+            DataType::LargeUtf8 => Some(column.as_string::<i64>().iter().collect()),
+            DataType::Utf8View => Some(column.as_string_view().iter().collect()),
+            _ => None,
+        };
+        match texts {
+            Some(texts) if texts.iter().flatten().any(|t| starts_a_formula(t)) => {
+                let defused: StringArray = texts
+                    .iter()
+                    .map(|t| {
+                        t.map(|t| {
+                            if starts_a_formula(t) {
+                                format!("'{t}")
+                            } else {
+                                t.to_string()
+                            }
+                        })
+                    })
+                    .collect();
+                fields.push(Field::new(field.name(), DataType::Utf8, true));
+                columns.push(Arc::new(defused) as ArrayRef);
+                changed = true;
+            }
+            _ => {
+                fields.push(field.as_ref().clone());
+                columns.push(Arc::clone(column));
+            }
+        }
+        debug_assert_eq!(columns.last().map(|c| c.len()), Some(batch.num_rows()));
+    }
+    if !changed {
+        return Ok(batch.clone());
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
 }
 
 /// The CSV text of a result.

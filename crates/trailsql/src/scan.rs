@@ -147,9 +147,21 @@ impl CloudTrailScanExec {
         }
     }
 
+    /// What planning found (files listed and pruned), and the counters the partitions
+    /// add to as they read: progress that does not keep the plan alive.
+    pub(crate) fn progress_parts(&self) -> (ScanStats, Arc<StatsCollector>) {
+        (
+            self.planned_stats(ScanStats::default()),
+            Arc::clone(&self.stats),
+        )
+    }
+
     /// What this scan has read so far.
     pub fn stats(&self) -> ScanStats {
-        let mut stats = self.stats.snapshot();
+        self.planned_stats(self.stats.snapshot())
+    }
+
+    fn planned_stats(&self, mut stats: ScanStats) -> ScanStats {
         stats.files_listed = self.files_listed;
         stats.bytes_listed = self.groups.iter().flatten().map(|o| o.size).sum();
         stats.prefixes_listed = self.listing.prefixes_listed;

@@ -61,20 +61,35 @@ impl LogObject {
     }
 
     pub fn read(&self) -> Result<Vec<u8>> {
-        match &self.body {
-            ObjectBody::File(path) => std::fs::read(path).map_err(|source| Error::Io {
+        let bytes = match &self.body {
+            ObjectBody::File(path) => std::fs::read(path).map_err(|error| Error::Io {
                 path: self.location.to_string(),
-                source,
-            }),
-            ObjectBody::Memory(bytes) => Ok(bytes.to_vec()),
+                error,
+            })?,
+            ObjectBody::Memory(bytes) => return Ok(bytes.to_vec()),
             // Called on the runtime's blocking threads (scans, schema discovery).
             ObjectBody::Store { store, path } => tokio::runtime::Handle::current()
                 .block_on(crate::s3::get(store, path))
                 .map_err(|e| Error::S3 {
                     location: self.location.to_string(),
                     message: format!("cannot read: {e}"),
-                }),
+                })?,
+        };
+        self.unchanged(bytes)
+    }
+
+    /// The bytes read, if they are as many as the listing said. A file written to
+    /// between listing and reading (or while being read) would otherwise be decoded
+    /// half old, half new, or its cached copy filed under the old size.
+    fn unchanged(&self, bytes: Vec<u8>) -> Result<Vec<u8>> {
+        if bytes.len() as u64 == self.size {
+            return Ok(bytes);
         }
+        Err(Error::Changed {
+            location: self.location.to_string(),
+            listed: self.size,
+            read: bytes.len() as u64,
+        })
     }
 
     /// Reads the object without blocking the runtime: local files on a blocking thread,
@@ -82,10 +97,11 @@ impl LogObject {
     pub async fn read_async(&self) -> Result<Vec<u8>> {
         match &self.body {
             ObjectBody::Store { store, path } => {
-                crate::s3::get(store, path).await.map_err(|e| Error::S3 {
+                let bytes = crate::s3::get(store, path).await.map_err(|e| Error::S3 {
                     location: self.location.to_string(),
                     message: format!("cannot read: {e}"),
-                })
+                })?;
+                self.unchanged(bytes)
             }
             _ => {
                 let object = self.clone();
@@ -120,7 +136,7 @@ pub fn list(paths: &[String]) -> Result<Vec<LogObject>> {
             for entry in matches {
                 let entry = entry.map_err(|e| Error::Io {
                     path: e.path().display().to_string(),
-                    source: e.into(),
+                    error: e.into(),
                 })?;
                 add_path(&entry, &mut objects)?;
             }
@@ -147,9 +163,9 @@ fn is_glob(path: &str) -> bool {
 }
 
 fn add_path(path: &Path, objects: &mut Vec<LogObject>) -> Result<()> {
-    let io = |source| Error::Io {
+    let io = |error| Error::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let metadata = std::fs::metadata(path).map_err(io)?;
     if metadata.is_dir() {
@@ -162,9 +178,9 @@ fn add_path(path: &Path, objects: &mut Vec<LogObject>) -> Result<()> {
 }
 
 fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) -> Result<()> {
-    let io = |source| Error::Io {
+    let io = |error| Error::Io {
         path: dir.display().to_string(),
-        source,
+        error,
     };
     // A symlink loop would otherwise walk forever.
     let canonical = std::fs::canonicalize(dir).map_err(io)?;
@@ -180,23 +196,55 @@ fn walk(dir: &Path, objects: &mut Vec<LogObject>, visited: &mut Vec<PathBuf>) ->
     // the listing itself on large folders.
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let path = entry.path();
-        // Relative to the open folder (no path walk per file); symlinks followed.
-        let metadata = match entry.file_type() {
-            Ok(kind) if !kind.is_symlink() => entry.metadata(),
-            _ => std::fs::metadata(&path),
-        }
-        .map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        if metadata.is_dir() {
-            walk(&path, objects, visited)?;
-        } else if metadata.is_file() {
-            objects.push(LogObject::file(path, &metadata));
+        match classify(&entry)? {
+            Entry::Folder => walk(&entry.path(), objects, visited)?,
+            Entry::File(object) => objects.push(object),
+            Entry::Other => {}
         }
     }
     Ok(())
+}
+
+/// A folder entry, symlinks followed.
+pub(crate) enum Entry {
+    Folder,
+    File(LogObject),
+    /// Sockets, pipes, devices: never logs, and reading a pipe would block.
+    Other,
+}
+
+/// What `entry` is. A symlink whose target is gone (or that loops) is listed as a file,
+/// so reading it reports the problem (an error naming it, or a counted skip) instead
+/// of failing the whole listing.
+pub(crate) fn classify(entry: &std::fs::DirEntry) -> Result<Entry> {
+    let path = entry.path();
+    let shown = path.display().to_string();
+    let io = |error| Error::Io {
+        path: shown.clone(),
+        error,
+    };
+    // Relative to the open folder (no path walk per file) unless it is a symlink.
+    let is_symlink = entry.file_type().map_err(io)?.is_symlink();
+    let metadata = if is_symlink {
+        match std::fs::metadata(&path) {
+            Ok(metadata) => metadata,
+            Err(_) => {
+                return Ok(Entry::File(LogObject::file(
+                    path,
+                    &entry.metadata().map_err(io)?,
+                )));
+            }
+        }
+    } else {
+        entry.metadata().map_err(io)?
+    };
+    Ok(if metadata.is_dir() {
+        Entry::Folder
+    } else if metadata.is_file() {
+        Entry::File(LogObject::file(path, &metadata))
+    } else {
+        Entry::Other
+    })
 }
 
 /// Splits objects into `groups` lists of about equal total size, largest first, so each

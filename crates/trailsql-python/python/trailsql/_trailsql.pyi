@@ -32,6 +32,8 @@ def connect(
     target_partitions: int | None = None,
     max_inflated_bytes: int | None = None,
     schema_cache: bool | str | os.PathLike[str] | None = None,
+    memory_limit: int | None = None,
+    spill_dir: str | os.PathLike[str] | None = None,
 ) -> Connection: ...
 def test_queries(
     queries: Sequence[str | os.PathLike[str]],
@@ -40,6 +42,18 @@ def test_queries(
     select: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
 ) -> TestReport: ...
+
+def generate_trail(
+    folder: str | os.PathLike[str],
+    accounts: int = 3,
+    regions: int = 3,
+    days: int = 1,
+    files_per_day: int = 24,
+    events_per_file: int = 50,
+    start: str = "2024-01-01",
+    seed: int = 1,
+    realistic: bool = False,
+) -> dict[str, int]: ...
 
 class Connection:
     @property

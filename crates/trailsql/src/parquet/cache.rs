@@ -127,9 +127,9 @@ pub struct ParquetCache {
 impl ParquetCache {
     /// Opens (creating it when missing) the cache in `dir`.
     pub fn open(dir: &Path) -> Result<Arc<Self>> {
-        let io = |source| Error::Io {
+        let io = |error| Error::Io {
             path: dir.display().to_string(),
-            source,
+            error,
         };
         let folder = dir.join(FOLDER);
         std::fs::create_dir_all(&folder).map_err(io)?;
@@ -306,16 +306,16 @@ impl ParquetCache {
     pub fn clear(&self) -> Result<CacheSummary> {
         let summary = self.summary();
         let mut state = self.lock();
-        for entry in std::fs::read_dir(&self.dir).map_err(|source| Error::Io {
+        for entry in std::fs::read_dir(&self.dir).map_err(|error| Error::Io {
             path: self.dir.display().to_string(),
-            source,
+            error,
         })? {
             let Ok(entry) = entry else { continue };
             let path = entry.path();
             if path.is_file() {
-                std::fs::remove_file(&path).map_err(|source| Error::Io {
+                std::fs::remove_file(&path).map_err(|error| Error::Io {
                     path: path.display().to_string(),
-                    source,
+                    error,
                 })?;
             }
         }

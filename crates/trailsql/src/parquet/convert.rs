@@ -86,13 +86,13 @@ pub struct Destination {
 impl Destination {
     /// A local folder, created when missing.
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(dir).map_err(|error| Error::Io {
             path: dir.display().to_string(),
-            source,
+            error,
         })?;
-        let absolute = std::fs::canonicalize(dir).map_err(|source| Error::Io {
+        let absolute = std::fs::canonicalize(dir).map_err(|error| Error::Io {
             path: dir.display().to_string(),
-            source,
+            error,
         })?;
         let root = StorePath::from_absolute_path(&absolute).map_err(|e| Error::Store {
             location: dir.display().to_string(),
