@@ -12,6 +12,8 @@ mod discovery;
 mod envelope;
 mod error;
 mod fast_hash;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inflate;
 mod json;
 mod layout;

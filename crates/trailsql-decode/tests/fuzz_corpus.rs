@@ -1,0 +1,59 @@
+//! Replays the decoder's fuzz inputs with the fuzz target's checks, on stable: the saved
+//! corpus (`fuzz/corpus/decode`), every input that once crashed (`fuzz/regressions/decode`),
+//! and the project's fixtures in every mode.
+
+use std::path::{Path, PathBuf};
+
+use trailsql_decode::fuzzing::check_decoder;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn saved_fuzz_inputs_pass_the_fuzz_checks() {
+    let mut inputs = files(&root().join("fuzz/corpus/decode"));
+    let regressions = files(&root().join("fuzz/regressions/decode"));
+    assert!(
+        !regressions.is_empty(),
+        "fuzz/regressions/decode is missing"
+    );
+    inputs.extend(regressions);
+    for input in &inputs {
+        let data = std::fs::read(input).unwrap();
+        let result = std::panic::catch_unwind(|| check_decoder(&data));
+        assert!(result.is_ok(), "{} fails the fuzz checks", input.display());
+    }
+}
+
+#[test]
+fn fixtures_pass_the_fuzz_checks_in_every_mode() {
+    let fixtures = files(&root().join("tests/fixtures"));
+    assert!(fixtures.len() > 10);
+    for fixture in fixtures {
+        let body = std::fs::read(&fixture).unwrap();
+        for mode in 0u8..4 {
+            let mut data = vec![mode];
+            data.extend_from_slice(&body);
+            let result = std::panic::catch_unwind(|| check_decoder(&data));
+            assert!(result.is_ok(), "{} in mode {mode}", fixture.display());
+        }
+    }
+}
