@@ -5,6 +5,7 @@ mod check;
 mod connection;
 mod errors;
 mod export;
+mod generate;
 mod html;
 mod provider;
 mod result;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 fn _trailsql(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(connection::connect, module)?)?;
     module.add_function(wrap_pyfunction!(check::test_queries, module)?)?;
+    module.add_function(wrap_pyfunction!(generate::generate_trail, module)?)?;
     module.add_class::<connection::Connection>()?;
     module.add_class::<connection::Column>()?;
     module.add_class::<result::QueryResult>()?;

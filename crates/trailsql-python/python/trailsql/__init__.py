@@ -33,6 +33,7 @@ from trailsql._trailsql import (
     __version__,
     connect,
     datafusion_version,
+    generate_trail,
     test_queries,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "__version__",
     "connect",
     "datafusion_version",
+    "generate_trail",
     "test_queries",
 ]
