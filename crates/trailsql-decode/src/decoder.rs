@@ -399,11 +399,22 @@ impl CloudTrailDecoder {
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
         let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
-            let view = match input {
-                RecordInput::Fields(fields) => self.view(fields),
-                RecordInput::Stream(cursor) => self.streamed_view(cursor)?,
+            let appended = match input {
+                RecordInput::Fields(fields) => {
+                    let view = self.view(fields);
+                    self.append_view(&place, &view)
+                }
+                RecordInput::Stream(cursor) => {
+                    let view = self.streamed_view(cursor)?;
+                    self.append_view(&place, &view)
+                }
+                RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
+                    "Records[]",
+                    "a JSON object",
+                    raw,
+                )),
             };
-            match self.append_view(&place, &view) {
+            match appended {
                 Ok(()) => rows += 1,
                 Err(error) => {
                     let error = error.at(file, index);

@@ -95,6 +95,9 @@ pub(crate) enum RecordInput<'c, 'r> {
     /// A cursor at the `{` of a record in a `Records` array: the sink reads the whole
     /// record itself, in one pass.
     Stream(&'c mut Cursor<'r>),
+    /// An item of a `Records` array that is not an object (`null`, a number), as its
+    /// raw text: a bad record, counted or failed as the sink decides, not a bad file.
+    NotAnObject(&'r str),
 }
 
 impl<'r> RecordInput<'_, 'r> {
@@ -103,6 +106,7 @@ impl<'r> RecordInput<'_, 'r> {
         match self {
             RecordInput::Fields(fields) => Ok(ObjectFields(fields.0.clone())),
             RecordInput::Stream(cursor) => cursor.object_fields(),
+            RecordInput::NotAnObject(_) => Ok(ObjectFields::default()),
         }
     }
 }
@@ -276,13 +280,9 @@ impl Walker<'_, '_> {
             if cursor.peek() != Some(b'{') {
                 let index = self.summary.records;
                 let raw = cursor.value()?;
-                return Err(crate::error::FieldError::wrong_type(
-                    "Records[]",
-                    "a JSON object",
-                    raw.get(),
-                )
-                .at(self.file, index)
-                .into());
+                (self.sink)(index, RecordInput::NotAnObject(raw.get()))?;
+                self.summary.records += 1;
+                return Ok(());
             }
             let index = self.summary.records;
             if self.fields_needed {
