@@ -111,6 +111,10 @@ pub(crate) struct SourceArgs {
     /// Where they spill (default: the system's temporary folder).
     #[arg(long, value_name = "DIR")]
     spill_dir: Option<std::path::PathBuf>,
+
+    /// Object reads in flight at once: open log files and S3 GETs.
+    #[arg(long, value_name = "N", default_value_t = trailsql::EngineOptions::default().max_concurrent_reads)]
+    max_reads: usize,
 }
 
 impl SourceArgs {
@@ -132,6 +136,7 @@ impl SourceArgs {
         options.parquet_cache = self.parquet_cache.clone();
         options.max_inflated_bytes = self.max_inflated;
         options.memory_limit = self.memory_limit.map(|bytes| bytes as usize);
+        options.max_concurrent_reads = self.max_reads.max(1);
         if let Some(dir) = &self.spill_dir {
             options.spill = trailsql::SpillTo::Folder(dir.clone());
         }

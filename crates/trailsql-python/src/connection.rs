@@ -38,6 +38,7 @@ pub struct Connection {
 /// memory_limit: bytes that sorts, group-bys and joins may hold before they spill to
 ///     disk; default: no limit.
 /// spill_dir: where they spill; default: the system's temporary folder.
+/// max_concurrent_reads: object reads in flight at once (open files, S3 GETs).
 #[pyfunction]
 #[pyo3(signature = (
     *sources,
@@ -53,6 +54,7 @@ pub struct Connection {
     schema_cache = None,
     memory_limit = None,
     spill_dir = None,
+    max_concurrent_reads = None,
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn connect(
@@ -70,6 +72,7 @@ pub fn connect(
     schema_cache: Option<Bound<'_, PyAny>>,
     memory_limit: Option<usize>,
     spill_dir: Option<PathBuf>,
+    max_concurrent_reads: Option<usize>,
 ) -> PyResult<Connection> {
     let mut options = EngineOptions {
         on_error: match on_error {
@@ -90,6 +93,9 @@ pub fn connect(
     };
     if let Some(limit) = max_inflated_bytes {
         options.max_inflated_bytes = limit;
+    }
+    if let Some(limit) = max_concurrent_reads {
+        options.max_concurrent_reads = limit.max(1);
     }
     options.late_delivery = parse_duration(late_delivery).ok_or_else(|| {
         PyValueError::new_err(format!(

@@ -25,6 +25,8 @@ pub struct Stats {
     pub parquet_events: u64,
     pub objects_from_cache: u64,
     pub objects_cached: u64,
+    /// The most object reads the engine had in flight at once.
+    pub peak_concurrent_reads: u64,
     /// Skipped files by reason: `{reason: (count, example)}`.
     pub files_skipped: Vec<(String, u64, String)>,
     /// Skipped non-event items by reason: `{reason: (count, example)}`.
@@ -64,6 +66,7 @@ impl Stats {
             parquet_events: stats.parquet_events,
             objects_from_cache: stats.objects_from_cache,
             objects_cached: stats.objects_cached,
+            peak_concurrent_reads: stats.peak_concurrent_reads,
             files_skipped: reasons(&stats.files_skipped),
             items_skipped: reasons(&stats.items_skipped),
             skipped_errors: stats.skipped_errors.clone(),

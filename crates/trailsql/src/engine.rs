@@ -77,6 +77,9 @@ pub struct EngineOptions {
     pub memory_limit: Option<usize>,
     /// Where operators over `memory_limit` spill.
     pub spill: SpillTo,
+    /// Object reads in flight at once (open files, S3 GETs), over every query of the
+    /// engine.
+    pub max_concurrent_reads: usize,
 }
 
 /// Where sorts and group-bys spill when they pass the memory limit.
@@ -126,6 +129,7 @@ impl Default for EngineOptions {
             read_only: false,
             memory_limit: None,
             spill: SpillTo::TempDir,
+            max_concurrent_reads: crate::reads::DEFAULT_CONCURRENT_READS,
         }
     }
 }
@@ -281,14 +285,17 @@ impl Engine {
             max_inflated_bytes: options.max_inflated_bytes,
             ..DecoderOptions::default()
         };
-        let table = Arc::new(CloudTrailTable::new(
-            Arc::clone(&schema),
-            objects,
-            layouts,
-            converted.clone(),
-            i64::try_from(options.late_delivery.as_micros()).unwrap_or(i64::MAX),
-            decoder_options,
-        ));
+        let table = Arc::new(
+            CloudTrailTable::new(
+                Arc::clone(&schema),
+                objects,
+                layouts,
+                converted.clone(),
+                i64::try_from(options.late_delivery.as_micros()).unwrap_or(i64::MAX),
+                decoder_options,
+            )
+            .with_concurrent_reads(options.max_concurrent_reads),
+        );
         if let Some(dir) = &options.parquet_cache {
             table.set_cache(Some(ParquetCache::open(dir)?));
         }

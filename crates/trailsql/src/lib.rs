@@ -35,6 +35,7 @@ pub mod layout;
 mod parallel;
 pub mod parquet;
 mod prune;
+mod reads;
 pub mod results;
 pub mod s3;
 mod sample;

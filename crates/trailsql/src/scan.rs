@@ -20,6 +20,7 @@ use datafusion::physical_plan::{
 use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError};
 
 use crate::parquet::cache::ParquetCache;
+use crate::reads::ReadGate;
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
 
@@ -98,6 +99,8 @@ pub struct CloudTrailScanExec {
     listing: Listing,
     /// Where decoded objects are also written, when the Parquet cache is on.
     fill: Option<Arc<ParquetCache>>,
+    /// The engine's limit on reads in flight.
+    reads: Arc<ReadGate>,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -144,7 +147,14 @@ impl CloudTrailScanExec {
             properties: Arc::new(properties),
             listing,
             fill,
+            reads: Arc::new(ReadGate::new(crate::reads::DEFAULT_CONCURRENT_READS)),
         }
+    }
+
+    /// Reads objects through `reads`, the engine's limit on reads in flight.
+    pub(crate) fn with_read_gate(mut self, reads: Arc<ReadGate>) -> Self {
+        self.reads = reads;
+        self
     }
 
     /// What planning found (files listed and pruned), and the counters the partitions
@@ -171,6 +181,7 @@ impl CloudTrailScanExec {
         stats.parquet_files = self.listing.parquet_files;
         stats.parquet_events = self.listing.parquet_events;
         stats.objects_from_cache = self.listing.objects_from_cache;
+        stats.peak_concurrent_reads = self.reads.peak() as u64;
         stats
     }
 }
@@ -252,10 +263,14 @@ impl ExecutionPlan for CloudTrailScanExec {
             .any(|o| matches!(o.body, crate::source::ObjectBody::Store { .. }));
         let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(STORE_READS_AHEAD);
         let mut local = Vec::new();
+        let gate = Arc::clone(&self.reads);
         if remote {
+            let gate = Arc::clone(&gate);
             builder.spawn(async move {
+                let gate = &gate;
                 let mut reads = futures::stream::iter(files)
                     .map(|object| async move {
+                        let _pass = gate.enter().await;
                         let bytes = object.read_async().await;
                         (object, bytes)
                     })
@@ -286,7 +301,9 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut local = local.into_iter();
             let mut next = || match local.next() {
                 Some(object) => {
+                    let pass = gate.enter_blocking();
                     let read = object.read();
+                    drop(pass);
                     Some((object, read))
                 }
                 None => object_rx.blocking_recv(),

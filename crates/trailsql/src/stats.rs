@@ -49,6 +49,9 @@ pub struct ScanStats {
     pub objects_cached: u64,
     /// Why the cache stopped being written, if it did (the query is unaffected).
     pub cache_error: Option<String>,
+    /// The most object reads (open files, S3 GETs) the engine had in flight at once, up
+    /// to the end of this query (`EngineOptions::max_concurrent_reads` bounds it).
+    pub peak_concurrent_reads: u64,
 }
 
 const KEPT_ERRORS: usize = 10;
@@ -146,6 +149,7 @@ impl ScanStats {
         self.parquet_events += other.parquet_events;
         self.objects_from_cache += other.objects_from_cache;
         self.objects_cached += other.objects_cached;
+        self.peak_concurrent_reads = self.peak_concurrent_reads.max(other.peak_concurrent_reads);
         if self.cache_error.is_none() {
             self.cache_error.clone_from(&other.cache_error);
         }

@@ -30,6 +30,7 @@ pub struct CloudTrailTable {
     late_delivery_micros: i64,
     options: DecoderOptions,
     cache: RwLock<Option<Arc<ParquetCache>>>,
+    reads: Arc<crate::reads::ReadGate>,
 }
 
 impl fmt::Debug for CloudTrailTable {
@@ -58,7 +59,17 @@ impl CloudTrailTable {
             late_delivery_micros,
             options,
             cache: RwLock::new(None),
+            reads: Arc::new(crate::reads::ReadGate::new(
+                crate::reads::DEFAULT_CONCURRENT_READS,
+            )),
         }
+    }
+
+    /// At most `limit` object reads in flight (open files, S3 GETs) over every scan of
+    /// this table.
+    pub fn with_concurrent_reads(mut self, limit: usize) -> Self {
+        self.reads = Arc::new(crate::reads::ReadGate::new(limit));
+        self
     }
 
     /// Reads cached objects from, and adds decoded ones to, this Parquet cache.
@@ -207,15 +218,18 @@ impl TableProvider for CloudTrailTable {
         let groups = balance(&objects, partitions);
         let mut options = self.options.clone();
         options.batch_size = state.config().batch_size();
-        let mut children: Vec<Arc<dyn ExecutionPlan>> = vec![Arc::new(CloudTrailScanExec::new(
-            Arc::clone(&self.schema),
-            projection.cloned(),
-            groups,
-            limit,
-            options,
-            listing,
-            cache,
-        ))];
+        let mut children: Vec<Arc<dyn ExecutionPlan>> = vec![Arc::new(
+            CloudTrailScanExec::new(
+                Arc::clone(&self.schema),
+                projection.cloned(),
+                groups,
+                limit,
+                options,
+                listing,
+                cache,
+            )
+            .with_read_gate(Arc::clone(&self.reads)),
+        )];
         for (url, files) in parquet {
             children.push(crate::parquet::scan_files(
                 url,

@@ -131,3 +131,44 @@ async fn a_dropped_query_stops_reading() {
     assert_eq!(progress.stats().files_read, stopped);
     assert!(stopped < 24, "{stopped} files read");
 }
+
+#[tokio::test]
+async fn reads_in_flight_stay_under_the_limit() {
+    let dir = trail();
+    let source = [dir.path().to_str().unwrap()];
+    let sql = "SELECT count(*), count(DISTINCT eventid) FROM cloudtrail";
+    let one_at_a_time = Engine::open(
+        &source,
+        EngineOptions {
+            max_concurrent_reads: 1,
+            target_partitions: Some(4),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (answer, stats) = one_at_a_time
+        .sql(sql)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(stats.peak_concurrent_reads, 1);
+    assert_eq!(stats.files_read, 24);
+    let free = Engine::open(
+        &source,
+        EngineOptions {
+            target_partitions: Some(4),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (expected, stats) = free.sql(sql).await.unwrap().collect().await.unwrap();
+    assert!((1..=4).contains(&stats.peak_concurrent_reads));
+    assert_eq!(
+        pretty_format_batches(&answer).unwrap().to_string(),
+        pretty_format_batches(&expected).unwrap().to_string()
+    );
+}

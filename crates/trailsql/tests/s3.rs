@@ -200,6 +200,31 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
         );
     }
 
+    // The engine's read limit holds for GETs: read-ahead never passes it.
+    let gated = Engine::open(
+        &["s3://trail-bucket"],
+        EngineOptions {
+            max_concurrent_reads: 3,
+            ..options(&moto.endpoint)
+        },
+    )
+    .await
+    .unwrap();
+    let sql = "SELECT count(*) AS n FROM cloudtrail";
+    let (got, stats) = run(&gated, sql).await;
+    assert_eq!(got, run(&local, sql).await.0);
+    assert!(
+        (1..=3).contains(&stats.peak_concurrent_reads),
+        "{}",
+        stats.peak_concurrent_reads
+    );
+    let (_, ungated) = run(&s3, sql).await;
+    assert!(
+        ungated.peak_concurrent_reads > 3,
+        "{}",
+        ungated.peak_concurrent_reads
+    );
+
     // One account, region and quarter day: a handful of objects and LIST requests.
     let sql = "SELECT count(*) FROM cloudtrail WHERE eventtime BETWEEN '2024-01-08T06:00:00Z' AND '2024-01-08T12:00:00Z' AND log_account = '777788889999' AND log_region = 'ap-southeast-2'";
     let fresh = Engine::open(&["s3://trail-bucket/"], options(&moto.endpoint))

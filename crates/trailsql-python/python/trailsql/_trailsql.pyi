@@ -34,6 +34,7 @@ def connect(
     schema_cache: bool | str | os.PathLike[str] | None = None,
     memory_limit: int | None = None,
     spill_dir: str | os.PathLike[str] | None = None,
+    max_concurrent_reads: int | None = None,
 ) -> Connection: ...
 def test_queries(
     queries: Sequence[str | os.PathLike[str]],
@@ -151,6 +152,7 @@ class Stats:
     parquet_events: int
     objects_from_cache: int
     objects_cached: int
+    peak_concurrent_reads: int
     files_skipped: list[tuple[str, int, str]]
     items_skipped: list[tuple[str, int, str]]
     skipped_errors: list[str]
