@@ -30,6 +30,13 @@ fn report_format(format: &str) -> PyResult<ReportFormat> {
     })
 }
 
+/// A report written as text.
+fn report_text(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> PyResult<String> {
+    let mut out = Vec::new();
+    write(&mut out).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Loads and selects saved queries as `trailsql check` does.
 fn load(
     queries: &[PathBuf],
@@ -144,16 +151,11 @@ impl CheckReport {
     /// The report as `trailsql check --format FORMAT` writes it.
     #[pyo3(signature = (format = "human"))]
     fn report(&self, format: &str) -> PyResult<String> {
-        let mut out = Vec::new();
-        check::write_run_report(
-            &mut out,
-            report_format(format)?,
-            &self.runs,
-            &self.file_errors,
-            self.fail_on,
-        )
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        let format = report_format(format)?;
+        report_text(|out| {
+            check::write_run_report(out, format, &self.runs, &self.file_errors, self.fail_on)
+                .map(drop)
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -313,15 +315,10 @@ impl TestReport {
     /// The report as `trailsql check --test --format FORMAT` writes it (not SARIF).
     #[pyo3(signature = (format = "human"))]
     fn report(&self, format: &str) -> PyResult<String> {
-        let mut out = Vec::new();
-        check::write_test_report(
-            &mut out,
-            report_format(format)?,
-            &self.tests,
-            &self.file_errors,
-        )
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        let format = report_format(format)?;
+        report_text(|out| {
+            check::write_test_report(out, format, &self.tests, &self.file_errors).map(drop)
+        })
     }
 
     fn __repr__(&self) -> String {

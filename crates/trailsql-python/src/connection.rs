@@ -245,12 +245,7 @@ impl Connection {
     /// What the latest query run on this connection read and skipped; `None` before any.
     #[getter]
     fn stats(&self) -> Option<Stats> {
-        let record = self.last.get()?;
-        Some(Stats::new(
-            &record.stats(),
-            record.rows(),
-            record.elapsed().as_secs_f64(),
-        ))
+        self.last.get().map(|record| Stats::of_run(&record))
     }
 
     /// The sources as given to `connect()` (empty for the bundled sample).

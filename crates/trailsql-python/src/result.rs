@@ -69,12 +69,7 @@ impl QueryResult {
     /// What the latest run of this result read and skipped; `None` before it has run.
     #[getter]
     fn stats(&self) -> Option<Stats> {
-        let record = self.last.get()?;
-        Some(Stats::new(
-            &record.stats(),
-            record.rows(),
-            record.elapsed().as_secs_f64(),
-        ))
+        self.last.get().map(|record| Stats::of_run(&record))
     }
 
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {

@@ -42,6 +42,15 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The stats of one run of a query.
+    pub fn of_run(record: &crate::run::RunRecord) -> Self {
+        Self::new(
+            &record.stats(),
+            record.rows(),
+            record.elapsed().as_secs_f64(),
+        )
+    }
+
     pub fn new(stats: &ScanStats, rows: u64, elapsed: f64) -> Self {
         let reasons = |map: &std::collections::BTreeMap<String, trailsql::Skipped>| {
             map.iter()

@@ -18,14 +18,7 @@ pub fn write_csv(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<(), ArrowError> {
-    let mut writer = WriterBuilder::new().with_header(true).build(&mut *out);
-    if batches.iter().all(|b| b.num_rows() == 0) {
-        writer.write(&flatten_nested(&RecordBatch::new_empty(schema.clone()))?)?;
-    }
-    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
-        writer.write(&flatten_nested(batch)?)?;
-    }
-    Ok(())
+    write_csv_with(out, schema, batches, Ok)
 }
 
 /// Writes batches as CSV for people and their spreadsheets: as [`write_csv`], but a
@@ -38,12 +31,21 @@ pub fn write_spreadsheet_csv(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<(), ArrowError> {
+    write_csv_with(out, schema, batches, |batch| defuse_formulas(&batch))
+}
+
+fn write_csv_with(
+    out: &mut dyn std::io::Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    cells: impl Fn(RecordBatch) -> Result<RecordBatch, ArrowError>,
+) -> Result<(), ArrowError> {
     let mut writer = WriterBuilder::new().with_header(true).build(&mut *out);
     if batches.iter().all(|b| b.num_rows() == 0) {
         writer.write(&flatten_nested(&RecordBatch::new_empty(schema.clone()))?)?;
     }
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {
-        writer.write(&defuse_formulas(&flatten_nested(batch)?)?)?;
+        writer.write(&cells(flatten_nested(batch)?)?)?;
     }
     Ok(())
 }
