@@ -21,12 +21,8 @@ const PREFETCH_BATCHES: usize = 2;
 /// What one run of a query did: its scans' progress, its rows and how long it took.
 pub struct RunRecord {
     started: Instant,
-    /// While the run goes on, its plan's progress; the plan must not outlive the run, as
-    /// operators such as `RepartitionExec` keep their input tasks running as long as
-    /// the plan exists.
+    /// The scans' counters (not the plan, so a cancelled run's work stops).
     progress: Mutex<Option<QueryProgress>>,
-    /// The stats of the finished run.
-    final_stats: Mutex<Option<ScanStats>>,
     finished: Mutex<Option<Duration>>,
     rows: AtomicU64,
 }
@@ -36,16 +32,12 @@ impl RunRecord {
         Arc::new(Self {
             started: Instant::now(),
             progress: Mutex::new(None),
-            final_stats: Mutex::new(None),
             finished: Mutex::new(None),
             rows: AtomicU64::new(0),
         })
     }
 
     pub fn stats(&self) -> ScanStats {
-        if let Some(stats) = self.final_stats.lock().unwrap().as_ref() {
-            return stats.clone();
-        }
         self.progress
             .lock()
             .unwrap()
@@ -54,10 +46,8 @@ impl RunRecord {
             .unwrap_or_default()
     }
 
-    /// Ends the run (done, failed or cancelled): keeps its stats, lets go of its plan.
-    fn finish(&self, query: Option<&trailsql::Query>) {
-        *self.final_stats.lock().unwrap() = Some(query.map(|q| q.stats()).unwrap_or_default());
-        *self.progress.lock().unwrap() = None;
+    /// Ends the run: done, failed or cancelled.
+    fn finish(&self) {
         *self.finished.lock().unwrap() = Some(self.started.elapsed());
     }
 
@@ -110,7 +100,7 @@ pub fn start(prepared: &Prepared, recorders: &[&LastRun]) -> PyResult<(Arc<RunRe
         let mut query = match prepared.execute().await {
             Ok(query) => query,
             Err(error) => {
-                run.finish(None);
+                run.finish();
                 let _ = sender.send(Err(error)).await;
                 return;
             }
@@ -132,7 +122,7 @@ pub fn start(prepared: &Prepared, recorders: &[&LastRun]) -> PyResult<(Arc<RunRe
                 break;
             }
         }
-        run.finish(Some(&query));
+        run.finish();
     });
     Ok((record, receiver))
 }
