@@ -11,7 +11,7 @@ Needs: pip install duckdb; cargo build --release -p trailsql-cli -p trailsql-dec
 --example inflate_floor --bin trailsql (or --profile debug with --quick).
 Trails are generated once under --dir (default /tmp/trailsql-bench) and reused.
 """
-import argparse, csv, io, json, os, statistics, subprocess, sys, time
+import argparse, csv, io, json, os, shutil, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -111,18 +111,27 @@ def duckdb_rows(out):
     return sort_rows(tuple(normalise(v) for v in row) for row in json.loads(out))
 
 
+# Bumped when `trailsql generate` writes different bytes, so that old trails are remade:
+# 2 writes each record's keys in CloudTrail's order instead of sorted.
+GENERATOR_VERSION = 2
+
+
 def generate(binary, directory, size, shape):
     marker = os.path.join(directory, "generated.json")
     if os.path.exists(marker):
         with open(marker) as f:
-            return json.load(f)
+            info = json.load(f)
+        if info.get("generator") == GENERATOR_VERSION:
+            return info
+        shutil.rmtree(directory)
     os.makedirs(directory, exist_ok=True)
     start = time.perf_counter()
     note = subprocess.run(
         [binary, "generate", directory, "--realistic", "--size", size] + shape,
         check=True, capture_output=True, text=True,
     ).stderr.strip()
-    info = {"size": size, "note": note, "seconds": round(time.perf_counter() - start, 1)}
+    info = {"size": size, "note": note, "seconds": round(time.perf_counter() - start, 1),
+            "generator": GENERATOR_VERSION}
     with open(marker, "w") as f:
         json.dump(info, f)
     return info

@@ -2,7 +2,6 @@
 //! raw JSON slices of each record. Unprojected fields are never parsed.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -94,6 +93,8 @@ pub struct CloudTrailDecoder {
     columns: Vec<ProjectedColumn>,
     rows: usize,
     needs: Needs,
+    /// How many top-level values the columns read.
+    top_reads: usize,
     top_index: FastMap<String, usize>,
     identity_tree: KeyTree,
     tls_index: FastMap<String, usize>,
@@ -125,6 +126,20 @@ struct Needs {
     identity: bool,
     tls: bool,
     request_parameters: bool,
+    /// The top-level values whose text a column reads, and so must be checked strictly;
+    /// the others are only measured (see [`Cursor::skip_value`]).
+    strict_top: [bool; TOP_FIELDS.len()],
+    /// Keys outside the schema, and repeated keys, are read (by `unmapped`).
+    strict_unmapped: bool,
+    /// The top-level values any column reads: once a record has given them all, the
+    /// rest of it is skipped (unless `unmapped` wants it).
+    read_top: [bool; TOP_FIELDS.len()],
+}
+
+impl Needs {
+    fn top_reads(&self) -> usize {
+        self.read_top.iter().filter(|&&read| read).count()
+    }
 }
 
 enum Builder {
@@ -200,6 +215,11 @@ enum Cell<'a> {
 #[derive(Default)]
 struct KeyTree {
     children: Vec<(String, KeyNode)>,
+    /// Leaves in this tree and its branches.
+    leaves: usize,
+    /// A derived column (`actor`, ...) reads the tree, which also asks whether
+    /// `sessionContext` is present.
+    derived: bool,
 }
 
 enum KeyNode {
@@ -209,6 +229,7 @@ enum KeyNode {
 
 impl KeyTree {
     fn insert(&mut self, path: &[&str], leaf: usize) {
+        self.leaves += 1;
         let position = match self.children.iter().position(|(k, _)| k == path[0]) {
             Some(position) => position,
             None => {
@@ -244,7 +265,9 @@ struct RecordView<'a> {
     /// `identity` was filled while reading the record.
     identity_walked: bool,
     tls: [Option<Raw<'a>>; TLS_LEAVES.len()],
-    request_parameters: HashMap<usize, Option<Cow<'a, str>>>,
+    /// `(column position, value)` of the projected `requestparameters_*` leaves found:
+    /// a handful at most, so a list, never a hash map allocated per record.
+    request_parameters: Vec<(usize, Option<Cow<'a, str>>)>,
 }
 
 impl<'a> RecordView<'a> {
@@ -256,7 +279,7 @@ impl<'a> RecordView<'a> {
             has_session_context: false,
             identity_walked: false,
             tls: [None; TLS_LEAVES.len()],
-            request_parameters: HashMap::new(),
+            request_parameters: Vec::new(),
         }
     }
 }
@@ -289,13 +312,22 @@ impl CloudTrailDecoder {
                     Derived::LogFile | Derived::LogAccount | Derived::LogRegion | Derived::LogDate,
                 ) => {}
                 Source::Derived(_) => needs.identity = true,
-                Source::Tls(_) => needs.tls = true,
+                Source::Tls(_) => {
+                    needs.tls = true;
+                    needs.strict_top[tls_slot()] = true;
+                }
                 Source::RequestParameter(_) => {
                     needs.request_parameters = true;
+                    needs.strict_top[request_parameters_slot()] = true;
                     request_parameter_columns.insert(spec.name.clone(), position);
                 }
-                Source::Top(_) | Source::Unmapped => {}
+                Source::Top(key) => needs.strict_top[slot_of(key)] = true,
+                Source::Unmapped => needs.strict_unmapped = true,
             }
+        }
+        needs.read_top = needs.strict_top;
+        if needs.identity {
+            needs.read_top[USER_IDENTITY_SLOT] = true;
         }
         let columns = specs
             .iter()
@@ -336,6 +368,7 @@ impl CloudTrailDecoder {
                 identity_tree.insert(leaf.path, i);
             }
         }
+        identity_tree.derived = derived_identity;
         let tls_index = TLS_LEAVES
             .iter()
             .enumerate()
@@ -345,6 +378,7 @@ impl CloudTrailDecoder {
             output,
             columns,
             rows: 0,
+            top_reads: needs.top_reads(),
             needs,
             top_index,
             identity_tree,
@@ -486,12 +520,24 @@ impl CloudTrailDecoder {
         place: &FilePlace<'_>,
         view: &RecordView<'_>,
     ) -> Result<(), FieldError> {
-        let mut cells = Vec::with_capacity(self.columns.len());
-        for (position, column) in self.columns.iter().enumerate() {
-            cells.push(cell(column, position, view, place)?);
-        }
-        for (column, cell) in self.columns.iter_mut().zip(cells) {
-            column.builder.append(cell);
+        // On the stack for the usual few columns: an allocation per record shows up.
+        const INLINE: usize = 16;
+        if self.columns.len() <= INLINE {
+            let mut cells: [Cell<'_>; INLINE] = std::array::from_fn(|_| Cell::Null);
+            for ((position, column), slot) in self.columns.iter().enumerate().zip(&mut cells) {
+                *slot = cell(column, position, view, place)?;
+            }
+            for (column, cell) in self.columns.iter_mut().zip(cells) {
+                column.builder.append(cell);
+            }
+        } else {
+            let mut cells = Vec::with_capacity(self.columns.len());
+            for (position, column) in self.columns.iter().enumerate() {
+                cells.push(cell(column, position, view, place)?);
+            }
+            for (column, cell) in self.columns.iter_mut().zip(cells) {
+                column.builder.append(cell);
+            }
         }
         self.rows += 1;
         Ok(())
@@ -499,33 +545,84 @@ impl CloudTrailDecoder {
 
     /// Sorts a record read straight from the file into a view in one pass: top-level
     /// values are skipped or kept as raw text, and `userIdentity` is walked in place for
-    /// the leaves the query reads.
+    /// the leaves the query reads. Keys are first matched against the one that followed
+    /// the previous key last time (producers keep their order); once every value the
+    /// columns read is found, the rest of the record is skipped by its structure.
     fn streamed_view<'a>(
         &mut self,
         cursor: &mut Cursor<'a>,
     ) -> Result<RecordView<'a>, SyntaxError> {
         let mut view = RecordView::empty();
+        let needs = self.needs;
+        let read = |cursor: &mut Cursor<'a>, strict: bool| {
+            if strict {
+                cursor.value()
+            } else {
+                cursor.skip_value()
+            }
+        };
+        // Counts down the values still to find.
+        let mut wanted = if needs.strict_unmapped {
+            usize::MAX
+        } else {
+            self.top_reads
+        };
         let mut previous = RECORD_START;
-        cursor.members(|cursor, key| {
-            let slot = self.top_slot(previous, &key);
+        cursor.expect(b'{', "expected an object")?;
+        if cursor.eat(b'}') {
+            self.finish_view(&mut view);
+            return Ok(view);
+        }
+        loop {
+            let (slot, key) = match self.key_order[previous] {
+                Some(slot) if cursor.eat_key(QUOTED_TOP_KEYS[slot].as_bytes()) => {
+                    (Some(slot), Cow::Borrowed(TOP_FIELDS[slot].key))
+                }
+                _ => {
+                    let key = cursor.string()?;
+                    cursor.expect(b':', "expected `:`")?;
+                    (self.top_slot(previous, &key), key)
+                }
+            };
             previous = slot.unwrap_or(UNKNOWN_KEY);
+            if let Some(i) = slot
+                && needs.read_top[i]
+                && view.top[i].is_none()
+            {
+                wanted -= 1;
+            }
             match slot {
                 Some(USER_IDENTITY_SLOT)
-                    if self.needs.identity
+                    if needs.identity
                         && view.top[USER_IDENTITY_SLOT].is_none()
                         && cursor.peek() == Some(b'{') =>
                 {
                     let start = cursor.offset();
-                    stream_leaves(&self.identity_tree, cursor, &mut view, true)?;
+                    let strict = needs.strict_top[USER_IDENTITY_SLOT];
+                    stream_leaves(&self.identity_tree, cursor, &mut view, true, strict)?;
                     view.top[USER_IDENTITY_SLOT] = Some(cursor.raw_since(start));
                     view.identity_walked = true;
                 }
-                Some(i) if view.top[i].is_none() => view.top[i] = Some(cursor.value()?),
+                Some(i) if view.top[i].is_none() => {
+                    view.top[i] = Some(read(cursor, needs.strict_top[i])?)
+                }
                 // Unknown keys and repeated keys are kept, never dropped.
-                _ => view.unmapped.push((key, cursor.value()?)),
+                _ => view
+                    .unmapped
+                    .push((key, read(cursor, needs.strict_unmapped)?)),
             }
-            Ok::<_, SyntaxError>(())
-        })?;
+            if wanted == 0 {
+                cursor.skip_object_rest()?;
+                break;
+            }
+            if cursor.eat(b',') {
+                continue;
+            }
+            if cursor.eat(b'}') {
+                break;
+            }
+            return Err(cursor.end_or("expected `,` or `}`"));
+        }
         self.finish_view(&mut view);
         Ok(view)
     }
@@ -575,6 +672,7 @@ impl CloudTrailDecoder {
                 &mut Cursor::new(identity.get()),
                 view,
                 true,
+                false,
             );
         }
         if self.needs.tls
@@ -597,10 +695,10 @@ impl CloudTrailDecoder {
                 0,
                 &|branch| branches.contains(branch),
                 &mut |name, raw| {
-                    if let Some(&position) = self.request_parameter_columns.get(name) {
-                        view.request_parameters
-                            .entry(position)
-                            .or_insert_with(|| json::text(raw));
+                    if let Some(&position) = self.request_parameter_columns.get(name)
+                        && !view.request_parameters.iter().any(|(p, _)| *p == position)
+                    {
+                        view.request_parameters.push((position, json::text(raw)));
                     }
                 },
             );
@@ -608,28 +706,9 @@ impl CloudTrailDecoder {
     }
 }
 
-/// String equality for short keys, eight bytes at a time in registers: the
-/// general-purpose `memcmp` call costs more than the comparison here.
 #[inline]
 fn same_key(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut a_chunks = a.chunks_exact(8);
-    let mut b_chunks = b.chunks_exact(8);
-    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
-        if u64::from_ne_bytes(x.try_into().expect("8 bytes"))
-            != u64::from_ne_bytes(y.try_into().expect("8 bytes"))
-        {
-            return false;
-        }
-    }
-    a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .fold(true, |same, (x, y)| same & (x == y))
+    json::same_bytes(a.as_bytes(), b.as_bytes())
 }
 
 fn slot_of(key: &str) -> usize {
@@ -647,6 +726,14 @@ fn identity_slot(path: &[&str]) -> usize {
 }
 
 const USER_IDENTITY_SLOT: usize = 1;
+
+/// Each top-level key in its quotes, as [`Cursor::eat_key`] compares them.
+static QUOTED_TOP_KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    TOP_FIELDS
+        .iter()
+        .map(|field| format!("\"{}\"", field.key))
+        .collect()
+});
 const RECORD_START: usize = TOP_FIELDS.len();
 const UNKNOWN_KEY: usize = TOP_FIELDS.len() + 1;
 
@@ -672,14 +759,34 @@ fn request_parameters_slot() -> usize {
 }
 
 /// Walks an object in place, keeping the leaves `tree` names; `top` marks `userIdentity`
-/// itself, where a `sessionContext` object is noted.
+/// itself, where a `sessionContext` object is noted. Other values are checked strictly
+/// only when `strict` (a column reads the whole object's text).
 fn stream_leaves<'a>(
     tree: &KeyTree,
     cursor: &mut Cursor<'a>,
     view: &mut RecordView<'a>,
     top: bool,
+    strict: bool,
 ) -> Result<(), SyntaxError> {
-    cursor.members(|cursor, key| {
+    // Once every leaf is found the rest is skipped, unless it is read whole or a derived
+    // column needs to know whether `sessionContext` is there.
+    let mut wanted = if strict || tree.derived {
+        usize::MAX
+    } else {
+        tree.leaves
+    };
+    walk_leaves(tree, cursor, view, top, strict, &mut wanted)
+}
+
+fn walk_leaves<'a>(
+    tree: &KeyTree,
+    cursor: &mut Cursor<'a>,
+    view: &mut RecordView<'a>,
+    top: bool,
+    strict: bool,
+    wanted: &mut usize,
+) -> Result<(), SyntaxError> {
+    cursor.members_while(|cursor, key| {
         let object_next = cursor.peek() == Some(b'{');
         if top && object_next && key.eq_ignore_ascii_case("sessionContext") {
             view.has_session_context = true;
@@ -687,16 +794,22 @@ fn stream_leaves<'a>(
         match tree.get(&key) {
             Some(KeyNode::Leaf(i)) => {
                 let raw = cursor.value()?;
-                view.identity[*i].get_or_insert(raw);
+                if view.identity[*i].is_none() {
+                    view.identity[*i] = Some(raw);
+                    *wanted = wanted.saturating_sub(1);
+                }
             }
             Some(KeyNode::Branch(subtree)) if object_next => {
-                stream_leaves(subtree, cursor, view, false)?;
+                walk_leaves(subtree, cursor, view, false, strict, wanted)?;
             }
-            _ => {
+            _ if strict => {
                 cursor.value()?;
             }
+            _ => {
+                cursor.skip_value()?;
+            }
         }
-        Ok(())
+        Ok(*wanted > 0)
     })
 }
 
@@ -760,10 +873,12 @@ fn cell<'a>(
         Source::Identity(_) => view.identity[column.slot],
         Source::Tls(_) => view.tls[column.slot],
         Source::RequestParameter(_) => {
-            return Ok(match view.request_parameters.get(&position) {
-                Some(Some(value)) => Cell::Text(value.clone()),
-                _ => Cell::Null,
-            });
+            return Ok(
+                match view.request_parameters.iter().find(|(p, _)| *p == position) {
+                    Some((_, Some(value))) => Cell::Text(value.clone()),
+                    _ => Cell::Null,
+                },
+            );
         }
         Source::Unmapped => return Ok(unmapped_cell(&view.unmapped)),
         Source::Derived(derived) => return Ok(derived_cell(*derived, view, place)),

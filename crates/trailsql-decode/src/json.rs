@@ -7,7 +7,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The text of one complete, validated JSON value.
+/// The text of one complete JSON value: validated strictly when it came from
+/// [`Cursor::value`], by its structure only when it came from [`Cursor::skip_value`] (such
+/// values are never parsed further).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Raw<'a>(&'a str);
 
@@ -128,7 +130,43 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn end_or(&self, message: &'static str) -> SyntaxError {
+    /// Consumes `byte` if it comes next (after whitespace).
+    #[inline]
+    pub fn eat(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        self.pos += found as usize;
+        found
+    }
+
+    /// Consumes `"key":` when the next key is exactly `quoted` (a key in its quotes, with
+    /// no escapes), and otherwise moves nothing: a guess at the next key costs one
+    /// comparison where parsing and looking it up costs several.
+    #[inline]
+    pub fn eat_key(&mut self, quoted: &[u8]) -> bool {
+        let bytes = self.bytes();
+        let pos = skip_ws_at(bytes, self.pos);
+        let Some(candidate) = bytes.get(pos..pos + quoted.len()) else {
+            return false;
+        };
+        if !same_bytes(candidate, quoted) {
+            return false;
+        }
+        let colon = skip_ws_at(bytes, pos + quoted.len());
+        if bytes.get(colon) != Some(&b':') {
+            return false;
+        }
+        self.pos = colon + 1;
+        true
+    }
+
+    /// Between two members of an object (after a value): moves past its closing brace,
+    /// checking what is skipped by its structure only.
+    pub fn skip_object_rest(&mut self) -> Result<(), SyntaxError> {
+        self.pos = crate::structural::object_rest_end(self.bytes(), self.pos)?;
+        Ok(())
+    }
+
+    pub fn end_or(&self, message: &'static str) -> SyntaxError {
         if self.pos >= self.text.len() {
             self.error("EOF while parsing a value")
         } else {
@@ -208,6 +246,23 @@ impl<'a> Cursor<'a> {
                 self.string_tail()?;
             }
             Some(b'{' | b'[') => return self.container(start),
+            _ => self.scalar()?,
+        }
+        Ok(Raw(&self.text[start..self.pos]))
+    }
+
+    /// Moves past one complete value that nobody will read, checking objects and arrays
+    /// by their structure only (see [`crate::structural`]): strings and scalars are checked
+    /// as [`Self::value`] checks them.
+    pub fn skip_value(&mut self) -> Result<Raw<'a>, SyntaxError> {
+        self.skip_ws();
+        let start = self.pos;
+        match self.bytes().get(start) {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string_tail()?;
+            }
+            Some(b'{' | b'[') => self.pos = crate::structural::container_end(self.bytes(), start)?,
             _ => self.scalar()?,
         }
         Ok(Raw(&self.text[start..self.pos]))
@@ -327,6 +382,15 @@ impl<'a> Cursor<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.members_while(|cursor, key| member(cursor, key).map(|()| true))
+    }
+
+    /// As [`Self::members`], but `member` may answer `false` once it has read all it
+    /// needs: the rest of the object is then skipped by its structure only.
+    pub fn members_while<E: From<SyntaxError>>(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<bool, E>,
+    ) -> Result<(), E> {
         self.expect(b'{', "expected an object")?;
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -335,7 +399,10 @@ impl<'a> Cursor<'a> {
         loop {
             let key = self.string()?;
             self.expect(b':', "expected `:`")?;
-            member(self, key)?;
+            if !member(self, key)? {
+                self.skip_object_rest()?;
+                return Ok(());
+            }
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
@@ -384,6 +451,16 @@ impl<'a> Cursor<'a> {
         })?;
         Ok(ObjectFields(fields))
     }
+
+    /// An already validated object's members: nested values are only measured.
+    fn validated_object_fields(&mut self) -> Result<ObjectFields<'a>, SyntaxError> {
+        let mut fields = Vec::with_capacity(8);
+        self.members(|cursor, key| {
+            fields.push((key, cursor.skip_value()?));
+            Ok::<_, SyntaxError>(())
+        })?;
+        Ok(ObjectFields(fields))
+    }
 }
 
 /// Where the string whose contents start at `pos` ends (just past its closing quote),
@@ -401,6 +478,29 @@ fn string_end(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)> {
         escaped = true;
         pos += 2;
     }
+}
+
+/// Byte equality for short strings, eight bytes at a time in registers: the
+/// general-purpose `memcmp` call costs more than the comparison here.
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut a_chunks = a.chunks_exact(8);
+    let mut b_chunks = b.chunks_exact(8);
+    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
+        if u64::from_ne_bytes(x.try_into().expect("8 bytes"))
+            != u64::from_ne_bytes(y.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .fold(true, |same, (x, y)| same & (x == y))
 }
 
 #[inline]
@@ -474,15 +574,17 @@ pub(crate) fn kind(raw: Raw<'_>) -> Kind {
     }
 }
 
-/// Parses a raw object; `None` when the value is not an object.
+/// Splits a raw object (strictly validated already) into its members; `None` when the
+/// value is not an object.
 pub(crate) fn object(raw: Raw<'_>) -> Option<ObjectFields<'_>> {
     if kind(raw) != Kind::Object {
         return None;
     }
-    Cursor::new(raw.get()).object_fields_sized(8).ok()
+    Cursor::new(raw.get()).validated_object_fields().ok()
 }
 
-/// Parses a raw array into its raw elements; `None` when the value is not an array.
+/// Splits a raw array (strictly validated already) into its raw elements; `None` when
+/// the value is not an array.
 pub(crate) fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
     if kind(raw) != Kind::Array {
         return None;
@@ -490,7 +592,7 @@ pub(crate) fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
     let mut items = Vec::new();
     Cursor::new(raw.get())
         .elements(|cursor| {
-            items.push(cursor.value()?);
+            items.push(cursor.skip_value()?);
             Ok::<_, SyntaxError>(())
         })
         .ok()?;

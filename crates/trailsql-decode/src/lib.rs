@@ -18,6 +18,7 @@ mod inflate;
 mod json;
 mod layout;
 mod schema;
+mod structural;
 mod time;
 
 pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};

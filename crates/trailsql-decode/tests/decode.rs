@@ -439,7 +439,8 @@ fn columns_doc_is_current() {
 
 /// Decodes in-memory bytes with a projection; returns rows or the error.
 fn decode_bytes(columns: &[&str], bytes: &[u8]) -> Result<usize, trailsql_decode::DecodeError> {
-    let schema = CloudTrailSchema::default();
+    // The one `requestParameters` leaf the inputs below have, as discovery would add it.
+    let schema = CloudTrailSchema::new(&[vec!["a".to_string()]]);
     let projection: Vec<usize> = columns
         .iter()
         .map(|c| schema.index_of(c).unwrap())
@@ -451,14 +452,22 @@ fn decode_bytes(columns: &[&str], bytes: &[u8]) -> Result<usize, trailsql_decode
 }
 
 #[test]
-fn syntax_is_checked_in_values_no_column_reads() {
+fn structure_is_checked_in_values_no_column_reads() {
     let good = br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null}]}},{"eventName":"B"}]}"#;
-    for columns in [&[][..], &["eventname"][..], &["useridentity_arn"][..]] {
+    let projections = [
+        &[][..],
+        &["eventname"][..],
+        &["useridentity_arn"][..],
+        &["requestparameters"][..],
+    ];
+    for columns in projections {
         assert_eq!(decode_bytes(columns, good).unwrap(), 2);
         for bad in [
-            &br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":nul}]}},{"eventName":"B"}]}"#[..],
-            br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1 {"b":null}]}},{"eventName":"B"}]}"#,
+            // A bracket that never closes, one closed by the wrong kind, a string that
+            // never ends, a file cut short.
+            &br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null}}},{"eventName":"B"}]}"#[..],
             br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null]}},{"eventName":"B"}]}"#,
+            br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":"null}]}},{"eventName":"B"}]}"#,
             br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":null}]}},{"eventName":"B"}"#,
         ] {
             let error = decode_bytes(columns, bad).unwrap_err();
@@ -467,6 +476,27 @@ fn syntax_is_checked_in_values_no_column_reads() {
                 "{columns:?}: {error}"
             );
             assert_eq!(error.location.file, "mem.json");
+        }
+    }
+}
+
+#[test]
+fn grammar_is_checked_in_values_a_column_reads() {
+    for bad in [
+        &br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1,{"b":nul}]}},{"eventName":"B"}]}"#[..],
+        br#"{"Records":[{"eventName":"A","requestParameters":{"a":[1 {"b":null}]}},{"eventName":"B"}]}"#,
+    ] {
+        // Read, as JSON text or through a flattened column: an error.
+        for columns in [&["requestparameters"][..], &["eventname", "requestparameters_a"][..]] {
+            let error = decode_bytes(columns, bad).unwrap_err();
+            assert!(
+                matches!(error.kind, DecodeErrorKind::Json { .. }),
+                "{columns:?}: {error}"
+            );
+        }
+        // Not read: skipped by its structure, which is sound, so both records count.
+        for columns in [&[][..], &["eventname"][..], &["useridentity_arn"][..]] {
+            assert_eq!(decode_bytes(columns, bad).unwrap(), 2, "{columns:?}");
         }
     }
 }

@@ -727,8 +727,72 @@ pub fn records_file(
     start_epoch_seconds: i64,
     span_seconds: i64,
 ) -> Vec<u8> {
-    let records = events(seed, count, start_epoch_seconds, span_seconds);
-    serde_json::to_vec(&json!({ "Records": records })).expect("generated JSON serialises")
+    delivery_file(&events(seed, count, start_epoch_seconds, span_seconds))
+}
+
+/// The order CloudTrail writes a record's keys in (as every delivery file in the shared
+/// corpus shows); a reader that stops once it has what a query needs depends on it, so
+/// generated trails must not come out sorted.
+const RECORD_KEY_ORDER: &[&str] = &[
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+    "eventCategory",
+    "tlsDetails",
+    "sessionCredentialFromConsole",
+];
+
+/// `{"Records":[...]}` with each record's keys in [`RECORD_KEY_ORDER`] (others after
+/// them, sorted).
+fn delivery_file(records: &[Value]) -> Vec<u8> {
+    let mut out = b"{\"Records\":[".to_vec();
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let Some(fields) = record.as_object() else {
+            serde_json::to_writer(&mut out, record).expect("generated JSON serialises");
+            continue;
+        };
+        let known = RECORD_KEY_ORDER
+            .iter()
+            .filter_map(|k| fields.get_key_value(*k));
+        let others = fields
+            .iter()
+            .filter(|(k, _)| !RECORD_KEY_ORDER.contains(&k.as_str()));
+        out.push(b'{');
+        for (j, (key, value)) in known.chain(others).enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, key).expect("generated JSON serialises");
+            out.push(b':');
+            serde_json::to_writer(&mut out, value).expect("generated JSON serialises");
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// The shape of a generated trail in CloudTrail's S3 layout.
@@ -843,8 +907,7 @@ pub fn days_for_size(spec: &TrailSpec, bytes: u64) -> usize {
     use std::io::Write;
     const SAMPLE: usize = 4000;
     let events = events_of(spec.mix, spec.seed, SAMPLE, spec.start_epoch_seconds, 300);
-    let body =
-        serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let body = delivery_file(&events);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&body).expect("writes to memory");
     let per_event = gz.finish().expect("writes to memory").len() as f64 / SAMPLE as f64;
@@ -910,8 +973,7 @@ fn write_file(root: &std::path::Path, mix: Mix, file: &PlannedFile) -> std::io::
         "{}_CloudTrail_{}_{}_{}.json.gz",
         file.account, file.region, stamp.3, file.unique
     );
-    let body =
-        serde_json::to_vec(&json!({ "Records": events })).expect("generated JSON serialises");
+    let body = delivery_file(&events);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&body)?;
     let gz = gz.finish()?;

@@ -1,0 +1,514 @@
+//! Skipping an object or array by its structure alone, 64 bytes at a time, in the manner
+//! of simdjson's first stage: masks of quotes, backslashes and brackets for a whole block,
+//! escapes and string interiors resolved with carries between blocks, and the nesting depth
+//! counted with popcounts, so that a block without the closing bracket costs a few dozen
+//! instructions however many strings it holds.
+//!
+//! What is checked: strings end, brackets balance (and `{}` balance on their own, which
+//! catches most `[}` mix-ups). What is not: commas, colons, literals and numbers. The
+//! decoder uses this only for values no column reads; values it reads are walked strictly
+//! by [`crate::json::Cursor::value`].
+
+use crate::json::SyntaxError;
+
+const BLOCK: usize = 64;
+
+/// Where the object or array whose opening bracket is at `start` ends (just past its
+/// closing bracket).
+pub(crate) fn container_end(bytes: &[u8], start: usize) -> Result<usize, SyntaxError> {
+    debug_assert!(matches!(bytes.get(start), Some(b'{' | b'[')));
+    scan(bytes, start, Scanner::default())
+}
+
+/// Where the object the cursor is inside ends, from `pos` between two of its members
+/// (just past its closing brace).
+pub(crate) fn object_rest_end(bytes: &[u8], pos: usize) -> Result<usize, SyntaxError> {
+    let inside = Scanner {
+        depth: 1,
+        braces: 1,
+        ..Scanner::default()
+    };
+    scan(bytes, pos, inside)
+}
+
+fn scan(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+    {
+        // SAFETY: the features `scan_avx2` is compiled for were just detected.
+        return unsafe { scan_avx2(bytes, start, scanner) };
+    }
+    scan_blocks(bytes, start, scanner, Masks::of)
+}
+
+/// [`scan_blocks`] with AVX2 masks, and popcounts and the prefix XOR in one instruction
+/// each (the baseline x86_64 target has neither).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt,pclmulqdq")]
+unsafe fn scan_avx2(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxError> {
+    scan_blocks(bytes, start, scanner, |block| {
+        // SAFETY: AVX2 and PCLMULQDQ are enabled for this function.
+        unsafe { Masks::avx2(block) }
+    })
+}
+
+#[inline(always)]
+fn scan_blocks(
+    bytes: &[u8],
+    start: usize,
+    mut scanner: Scanner,
+    masks: impl Fn(&[u8; BLOCK]) -> Masks,
+) -> Result<usize, SyntaxError> {
+    let mut block_start = start;
+    while block_start + BLOCK <= bytes.len() {
+        let block: &[u8; BLOCK] = bytes[block_start..block_start + BLOCK]
+            .try_into()
+            .expect("a whole block");
+        if let Some(end) = scanner.block(masks(block), block_start)? {
+            return Ok(end);
+        }
+        block_start += BLOCK;
+    }
+    // The tail, padded with spaces, which change no state.
+    let mut padded = [b' '; BLOCK];
+    let tail = &bytes[block_start..];
+    padded[..tail.len()].copy_from_slice(tail);
+    match scanner.block(masks(&padded), block_start)? {
+        Some(end) => Ok(end),
+        None => Err(SyntaxError {
+            offset: bytes.len(),
+            message: "EOF while parsing a value",
+        }),
+    }
+}
+
+/// What carries from one block to the next.
+#[derive(Default)]
+struct Scanner {
+    /// 1 when the first byte of the next block is escaped by a backslash ending this one.
+    escape_carry: u64,
+    /// All ones when the next block starts inside a string.
+    string_carry: u64,
+    /// Open brackets (of both kinds) not yet closed.
+    depth: i64,
+    /// Open braces not yet closed.
+    braces: i64,
+}
+
+impl Scanner {
+    /// Scans one block, given its masks; the end of the container if it closes here.
+    #[inline(always)]
+    fn block(&mut self, masks: Masks, offset: usize) -> Result<Option<usize>, SyntaxError> {
+        let escaped = if masks.backslash == 0 && self.escape_carry == 0 {
+            0
+        } else {
+            escaped(masks.backslash, &mut self.escape_carry)
+        };
+        let in_string = (masks.prefix_xor)(masks.quote & !escaped) ^ self.string_carry;
+        self.string_carry = ((in_string as i64) >> 63) as u64;
+        let open = masks.open & !in_string;
+        let close = masks.close & !in_string;
+        let open_brace = masks.open_brace & !in_string;
+        let close_brace = masks.close_brace & !in_string;
+        let closes = close.count_ones() as i64;
+        if closes < self.depth {
+            // The container cannot close in this block.
+            self.depth += open.count_ones() as i64 - closes;
+            self.braces += open_brace.count_ones() as i64 - close_brace.count_ones() as i64;
+            return Ok(None);
+        }
+        let mut brackets = open | close;
+        while brackets != 0 {
+            let bit = brackets.trailing_zeros();
+            let at = 1u64 << bit;
+            if open & at != 0 {
+                self.depth += 1;
+            } else {
+                self.depth -= 1;
+                if self.depth == 0 {
+                    let upto = if bit == 63 { !0 } else { (at << 1) - 1 };
+                    self.braces += (open_brace & upto).count_ones() as i64
+                        - (close_brace & upto).count_ones() as i64;
+                    let end = offset + bit as usize + 1;
+                    if self.braces != 0 {
+                        return Err(SyntaxError {
+                            offset: end - 1,
+                            message: "mismatched brackets",
+                        });
+                    }
+                    return Ok(Some(end));
+                }
+            }
+            brackets &= brackets - 1;
+        }
+        self.braces += open_brace.count_ones() as i64 - close_brace.count_ones() as i64;
+        Ok(None)
+    }
+}
+
+/// One bit per byte of a block, for each byte class the scan needs.
+struct Masks {
+    /// How to find string interiors from quote bits on this machine.
+    prefix_xor: fn(u64) -> u64,
+    quote: u64,
+    backslash: u64,
+    /// `{` or `[`.
+    open: u64,
+    /// `}` or `]`.
+    close: u64,
+    open_brace: u64,
+    close_brace: u64,
+}
+
+impl Masks {
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Self {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64, and each load reads 16 bytes inside `block`.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            // `[` and `{` differ only in bit 0x20, as do `]` and `}`.
+            let case = _mm_set1_epi8(0x20);
+            let open_any = _mm_set1_epi8(b'{' as i8);
+            let close_any = _mm_set1_epi8(b'}' as i8);
+            let mut masks = Masks {
+                prefix_xor,
+                quote: 0,
+                backslash: 0,
+                open: 0,
+                close: 0,
+                open_brace: 0,
+                close_brace: 0,
+            };
+            for lane in 0..4 {
+                let bytes = _mm_loadu_si128(block.as_ptr().add(lane * 16) as *const __m128i);
+                let folded = _mm_or_si128(bytes, case);
+                let bits = |found| (_mm_movemask_epi8(found) as u16 as u64) << (lane * 16);
+                masks.quote |= bits(_mm_cmpeq_epi8(bytes, quote));
+                masks.backslash |= bits(_mm_cmpeq_epi8(bytes, backslash));
+                masks.open |= bits(_mm_cmpeq_epi8(folded, open_any));
+                masks.close |= bits(_mm_cmpeq_epi8(folded, close_any));
+                masks.open_brace |= bits(_mm_cmpeq_epi8(bytes, open_any));
+                masks.close_brace |= bits(_mm_cmpeq_epi8(bytes, close_any));
+            }
+            masks
+        }
+    }
+
+    /// The masks from two 32-byte registers; brace bits come from the brackets by their
+    /// 0x20 bit.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,pclmulqdq")]
+    #[inline]
+    unsafe fn avx2(block: &[u8; BLOCK]) -> Self {
+        use std::arch::x86_64::{
+            __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+            _mm256_or_si256, _mm256_set1_epi8,
+        };
+        let quote = _mm256_set1_epi8(b'"' as i8);
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let case = _mm256_set1_epi8(0x20);
+        let open_any = _mm256_set1_epi8(b'{' as i8);
+        let close_any = _mm256_set1_epi8(b'}' as i8);
+        let mut bits = [[0u64; 2]; 5];
+        for (lane, chunk) in block.chunks_exact(32).enumerate() {
+            // SAFETY: `chunk` is 32 bytes; AVX2 is enabled for this function.
+            let bytes = unsafe { _mm256_loadu_si256(chunk.as_ptr() as *const __m256i) };
+            let folded = _mm256_or_si256(bytes, case);
+            let found = [
+                _mm256_cmpeq_epi8(bytes, quote),
+                _mm256_cmpeq_epi8(bytes, backslash),
+                _mm256_cmpeq_epi8(folded, open_any),
+                _mm256_cmpeq_epi8(folded, close_any),
+                _mm256_cmpeq_epi8(_mm256_and_si256(bytes, case), case),
+            ];
+            for (class, found) in found.into_iter().enumerate() {
+                bits[class][lane] = _mm256_movemask_epi8(found) as u32 as u64;
+            }
+        }
+        let join = |[low, high]: [u64; 2]| low | high << 32;
+        let lower_case = join(bits[4]);
+        let (open, close) = (join(bits[2]), join(bits[3]));
+        Masks {
+            prefix_xor: |quotes| {
+                // SAFETY: only chosen when PCLMULQDQ was detected.
+                unsafe { carryless_prefix_xor(quotes) }
+            },
+            quote: join(bits[0]),
+            backslash: join(bits[1]),
+            open,
+            close,
+            open_brace: open & lower_case,
+            close_brace: close & lower_case,
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    fn of(block: &[u8; BLOCK]) -> Self {
+        Self::scalar(block)
+    }
+
+    /// The same masks a byte at a time: the reference the vector version is tested
+    /// against, and the version for other architectures.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn scalar(block: &[u8; BLOCK]) -> Self {
+        let mut masks = Masks {
+            prefix_xor,
+            quote: 0,
+            backslash: 0,
+            open: 0,
+            close: 0,
+            open_brace: 0,
+            close_brace: 0,
+        };
+        for (i, &byte) in block.iter().enumerate() {
+            let bit = 1u64 << i;
+            match byte {
+                b'"' => masks.quote |= bit,
+                b'\\' => masks.backslash |= bit,
+                b'{' => {
+                    masks.open |= bit;
+                    masks.open_brace |= bit;
+                }
+                b'[' => masks.open |= bit,
+                b'}' => {
+                    masks.close |= bit;
+                    masks.close_brace |= bit;
+                }
+                b']' => masks.close |= bit,
+                _ => {}
+            }
+        }
+        masks
+    }
+}
+
+/// The bytes escaped by a backslash: the second of each pair in a run of backslashes,
+/// and the byte after a run of odd length. `carry` brings a run across blocks
+/// (simdjson's branch-free method: runs starting on odd bits are found with an add).
+#[inline]
+fn escaped(backslash: u64, carry: &mut u64) -> u64 {
+    const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
+    let backslash = backslash & !*carry;
+    let follows_escape = (backslash << 1) | *carry;
+    let odd_starts = backslash & !EVEN_BITS & !follows_escape;
+    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
+    *carry = overflow as u64;
+    let invert = even_starts << 1;
+    (EVEN_BITS ^ invert) & follows_escape
+}
+
+/// [`prefix_xor`] as one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+unsafe fn carryless_prefix_xor(bits: u64) -> u64 {
+    use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x};
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_ones(), 0);
+    _mm_cvtsi128_si64(product) as u64
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn _mm_set1_ones() -> std::arch::x86_64::__m128i {
+    // SAFETY: SSE2 is part of x86_64.
+    unsafe { std::arch::x86_64::_mm_set1_epi8(-1) }
+}
+
+/// Each bit the XOR of itself and every bit below it: with quote bits in, the bytes
+/// from an opening quote up to (not including) its closing quote.
+#[inline]
+fn prefix_xor(mut bits: u64) -> u64 {
+    bits ^= bits << 1;
+    bits ^= bits << 2;
+    bits ^= bits << 4;
+    bits ^= bits << 8;
+    bits ^= bits << 16;
+    bits ^= bits << 32;
+    bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Cursor;
+
+    /// The end found by the strict walk, for valid input.
+    fn strict_end(text: &str) -> Option<usize> {
+        let mut cursor = Cursor::new(text);
+        cursor.value().ok().map(|_| cursor.offset())
+    }
+
+    fn next(state: &mut u64) -> usize {
+        *state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*state >> 33) as usize
+    }
+
+    fn random_json(state: &mut u64, depth: usize, out: &mut String) {
+        let choice = next(state) % if depth > 6 { 3 } else { 6 };
+        match choice {
+            0 => out.push_str(["1", "-2.5e3", "true", "null", "false"][next(state) % 5]),
+            1 | 2 => {
+                out.push('"');
+                for _ in 0..next(state) % 90 {
+                    match next(state) % 12 {
+                        0 => out.push_str("\\\\"),
+                        1 => out.push_str("\\\""),
+                        2 => out.push_str("{[}]"),
+                        3 => out.push_str("\\u00e9"),
+                        4 => out.push('é'),
+                        _ => out.push((b'a' + (next(state) % 26) as u8) as char),
+                    }
+                }
+                out.push('"');
+            }
+            3 | 4 => {
+                out.push('{');
+                for i in 0..next(state) % 5 {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!("\"k{}\\\\\" : ", next(state) % 7));
+                    random_json(state, depth + 1, out);
+                }
+                out.push('}');
+            }
+            _ => {
+                out.push_str("[ ");
+                for i in 0..next(state) % 5 {
+                    if i > 0 {
+                        out.push_str(" ,\n");
+                    }
+                    random_json(state, depth + 1, out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_strict_walk_on_valid_json() {
+        let mut state = 11;
+        let mut checked = 0;
+        for round in 0..3000 {
+            let mut text = String::new();
+            // Shift the start within a block so that every carry is crossed.
+            text.push_str(&" ".repeat(round % 70));
+            let start = text.len();
+            while !text[start..].starts_with(['{', '[']) {
+                text.truncate(start);
+                random_json(&mut state, 0, &mut text);
+            }
+            text.push_str(", \"after\": [1]}");
+            let end = strict_end(&text[start..]).expect("generated JSON is valid") + start;
+            assert_eq!(
+                container_end(text.as_bytes(), start),
+                Ok(end),
+                "{}",
+                &text[start..]
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 3000);
+    }
+
+    #[test]
+    fn runs_of_backslashes_across_block_edges() {
+        for run in 0..140 {
+            for pad in 0..64 {
+                let text = format!(
+                    "{}[\"{}{}\"]]",
+                    " ".repeat(pad),
+                    "\\\\".repeat(run / 2),
+                    if run % 2 == 1 { "\\\"x" } else { "" }
+                );
+                let start = pad;
+                let end = strict_end(&text[start..]).unwrap() + start;
+                assert_eq!(container_end(text.as_bytes(), start), Ok(end), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn broken_structure_is_an_error() {
+        for text in [
+            "{",
+            "[[]",
+            r#"{"a":"unterminated}"#,
+            r#"{"a":"x\"}"#,
+            r#"[1}"#,
+            r#"{"a":1]"#,
+        ] {
+            assert!(container_end(text.as_bytes(), 0).is_err(), "{text}");
+        }
+        let long = format!("[{}", "\"x\",".repeat(100));
+        let error = container_end(long.as_bytes(), 0).unwrap_err();
+        assert_eq!(error.offset, long.len());
+    }
+
+    #[test]
+    fn the_rest_of_an_object_is_skipped_from_between_members() {
+        let text = r#"{"a":1, "b":{"c":"}"}, "d":[{}]} tail"#;
+        let pos = text.find(", \"b\"").unwrap();
+        assert_eq!(object_rest_end(text.as_bytes(), pos), Ok(text.len() - 5));
+        assert!(object_rest_end(br#", "b":[}"#, 0).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_costs_no_stack() {
+        let depth = 1_000_000;
+        let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(container_end(text.as_bytes(), 0), Ok(text.len()));
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_masks_match_the_scalar_ones() {
+        let mut state = 5u64;
+        for _ in 0..2000 {
+            let mut block = [0u8; BLOCK];
+            for byte in &mut block {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                *byte = b"\"\\{}[]ax {\x7b\x5b\xfb\xdb"[(state >> 59) as usize % 14];
+            }
+            let scalar = Masks::scalar(&block);
+            let mut vectors = vec![Masks::of(&block)];
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+            {
+                // SAFETY: the features were just detected.
+                vectors.push(unsafe { Masks::avx2(&block) });
+            }
+            for vector in vectors {
+                assert_eq!(
+                    (
+                        vector.quote,
+                        vector.backslash,
+                        vector.open,
+                        vector.close,
+                        vector.open_brace,
+                        vector.close_brace
+                    ),
+                    (
+                        scalar.quote,
+                        scalar.backslash,
+                        scalar.open,
+                        scalar.close,
+                        scalar.open_brace,
+                        scalar.close_brace
+                    )
+                );
+            }
+        }
+    }
+}
