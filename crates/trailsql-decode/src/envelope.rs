@@ -142,9 +142,12 @@ pub(crate) fn walk_records(
         return Ok(walker.summary);
     }
     // Records decode up to the first invalid UTF-8 byte, which then fails its record.
-    let text = match std::str::from_utf8(bytes) {
+    let text = match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => text,
-        Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
+        Err(_) => match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
+        },
     };
     let mut cursor = Cursor::new(text);
     let mut items = 0;

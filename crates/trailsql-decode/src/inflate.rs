@@ -1,8 +1,6 @@
 //! Gzip detection by magic bytes and bounded inflation.
 
-use std::io::Read;
-
-use flate2::read::MultiGzDecoder;
+use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::error::DecodeErrorKind;
 
@@ -32,17 +30,75 @@ pub fn maybe_inflate_into(
         return Ok(bytes);
     }
     out.clear();
-    // CloudTrail compresses about 8:1; start near that to avoid regrowth.
-    out.reserve(bytes.len().saturating_mul(8).min(limit as usize));
-    let mut reader = MultiGzDecoder::new(&bytes[..]).take(limit.saturating_add(1));
-    match reader.read_to_end(&mut out) {
-        Ok(_) if out.len() as u64 > limit => Err(DecodeErrorKind::TooLarge { limit }),
-        Ok(_) => Ok(out),
-        Err(error) => Err(DecodeErrorKind::Gzip {
-            inflated: out.len() as u64,
-            message: error.to_string(),
-        }),
+    inflate_gzip(&bytes, limit, &mut out)?;
+    Ok(out)
+}
+
+/// Inflates every gzip member of `input` onto `out`, stopping past `limit`.
+///
+/// One call to zlib-rs per member with the whole output in place, rather than a reader's
+/// chunks: the output is never zero-filled first (a reader's buffer must be), and zlib
+/// copies nothing into its window, which it does after every call that ends short of the
+/// stream's end. Header, CRC and length are checked by zlib-rs in gzip mode.
+fn inflate_gzip(mut input: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), DecodeErrorKind> {
+    let limit_len = usize::try_from(limit).unwrap_or(usize::MAX);
+    let fail = |out: &Vec<u8>, message: &str| DecodeErrorKind::Gzip {
+        inflated: out.len() as u64,
+        message: message.to_string(),
+    };
+    while !input.is_empty() {
+        if !is_gzip(input) {
+            return Err(fail(out, "invalid gzip header after a gzip member"));
+        }
+        // The trailer's length of the last member (mod 4 GiB) sizes a single-member file
+        // exactly; it is only a hint, so a lie costs a regrowth, never an overrun.
+        let hinted = input.len().checked_sub(4).map_or(0, |at| {
+            u32::from_le_bytes(input[at..].try_into().expect("4 bytes")) as usize
+        });
+        let expected = hinted.clamp(
+            input.len().saturating_mul(8),
+            input.len().saturating_mul(32),
+        );
+        let wanted = out.len().saturating_add(expected);
+        out.reserve(
+            wanted
+                .min(limit_len.saturating_add(1))
+                .saturating_sub(out.len()),
+        );
+        let mut inflater = Decompress::new_gzip(15);
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() > limit_len {
+                    return Err(DecodeErrorKind::TooLarge { limit });
+                }
+                let grown = out.len().saturating_mul(2).max(1 << 16);
+                out.reserve(grown.min(limit_len.saturating_add(1)) - out.len());
+            }
+            let (in_before, out_before) = (inflater.total_in(), out.len());
+            let status = inflater
+                .decompress_vec(input, out, FlushDecompress::Finish)
+                .map_err(|error| fail(out, &error.to_string()))?;
+            let consumed = (inflater.total_in() - in_before) as usize;
+            input = &input[consumed..];
+            if out.len() > limit_len {
+                return Err(DecodeErrorKind::TooLarge { limit });
+            }
+            match status {
+                Status::StreamEnd => break,
+                // Room left, and no input: the member was cut short.
+                _ if out.len() < out.capacity() && (input.is_empty() || consumed == 0) => {
+                    if consumed == 0 && out.len() == out_before && !input.is_empty() {
+                        return Err(fail(out, "corrupt deflate stream"));
+                    }
+                    if input.is_empty() {
+                        return Err(fail(out, "unexpected end of file"));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -74,6 +130,38 @@ mod tests {
         data.truncate(data.len() / 2);
         assert!(matches!(
             maybe_inflate(data, 1 << 20),
+            Err(DecodeErrorKind::Gzip { .. })
+        ));
+    }
+
+    #[test]
+    fn every_member_is_inflated() {
+        let mut data = gzip(b"first ");
+        data.extend(gzip(&vec![b'y'; 300_000]));
+        let mut expected = b"first ".to_vec();
+        expected.extend(vec![b'y'; 300_000]);
+        assert_eq!(maybe_inflate(data, 1 << 20).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_wrong_crc_or_length_is_an_error() {
+        let data = gzip(&vec![b'z'; 50_000]);
+        for at in [data.len() - 8, data.len() - 1] {
+            let mut bad = data.clone();
+            bad[at] ^= 1;
+            assert!(matches!(
+                maybe_inflate(bad, 1 << 20),
+                Err(DecodeErrorKind::Gzip { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn trailing_garbage_is_an_error() {
+        let mut data = gzip(b"x");
+        data.extend_from_slice(b"garbage");
+        assert!(matches!(
+            maybe_inflate(data, 1000),
             Err(DecodeErrorKind::Gzip { .. })
         ));
     }
