@@ -125,8 +125,22 @@ async fn a_dropped_query_stops_reading() {
         "the group-by finished too soon to test cancellation"
     );
     drop(query);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let stopped = progress.stats().files_read;
+    // A file being decoded when the query goes is finished (files decode whole, slowly
+    // in a debug build); after that, no new file may start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut stopped = progress.stats().files_read;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = progress.stats().files_read;
+        if now == stopped {
+            break;
+        }
+        stopped = now;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still reading: {stopped} files"
+        );
+    }
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(progress.stats().files_read, stopped);
     assert!(stopped < 24, "{stopped} files read");
