@@ -554,13 +554,6 @@ impl CloudTrailDecoder {
     ) -> Result<RecordView<'a>, SyntaxError> {
         let mut view = RecordView::empty();
         let needs = self.needs;
-        let read = |cursor: &mut Cursor<'a>, strict: bool| {
-            if strict {
-                cursor.value()
-            } else {
-                cursor.skip_value()
-            }
-        };
         // Counts down the values still to find.
         let mut wanted = if needs.strict_unmapped {
             usize::MAX
@@ -604,12 +597,12 @@ impl CloudTrailDecoder {
                     view.identity_walked = true;
                 }
                 Some(i) if view.top[i].is_none() => {
-                    view.top[i] = Some(read(cursor, needs.strict_top[i])?)
+                    view.top[i] = Some(cursor.read_value(needs.strict_top[i])?)
                 }
                 // Unknown keys and repeated keys are kept, never dropped.
                 _ => view
                     .unmapped
-                    .push((key, read(cursor, needs.strict_unmapped)?)),
+                    .push((key, cursor.read_value(needs.strict_unmapped)?)),
             }
             if wanted == 0 {
                 cursor.skip_object_rest()?;
@@ -802,11 +795,8 @@ fn walk_leaves<'a>(
             Some(KeyNode::Branch(subtree)) if object_next => {
                 walk_leaves(subtree, cursor, view, false, strict, wanted)?;
             }
-            _ if strict => {
-                cursor.value()?;
-            }
             _ => {
-                cursor.skip_value()?;
+                cursor.read_value(strict)?;
             }
         }
         Ok(*wanted > 0)

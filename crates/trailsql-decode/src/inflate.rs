@@ -83,18 +83,18 @@ fn inflate_gzip(mut input: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<(), D
             if out.len() > limit_len {
                 return Err(DecodeErrorKind::TooLarge { limit });
             }
-            match status {
-                Status::StreamEnd => break,
-                // Room left, and no input: the member was cut short.
-                _ if out.len() < out.capacity() && (input.is_empty() || consumed == 0) => {
-                    if consumed == 0 && out.len() == out_before && !input.is_empty() {
-                        return Err(fail(out, "corrupt deflate stream"));
-                    }
-                    if input.is_empty() {
-                        return Err(fail(out, "unexpected end of file"));
-                    }
+            // Room left for output, yet the member did not end: the input ran out, or
+            // zlib-rs made no progress on it.
+            if status != Status::StreamEnd && out.len() < out.capacity() {
+                if input.is_empty() {
+                    return Err(fail(out, "unexpected end of file"));
                 }
-                _ => {}
+                if consumed == 0 && out.len() == out_before {
+                    return Err(fail(out, "corrupt deflate stream"));
+                }
+            }
+            if status == Status::StreamEnd {
+                break;
             }
         }
     }

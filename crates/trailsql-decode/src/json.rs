@@ -237,24 +237,19 @@ impl<'a> Cursor<'a> {
     /// Moves past one complete value and returns its text. Nested values are walked
     /// iteratively, so depth costs memory of one bit per level, never stack.
     pub fn value(&mut self) -> Result<Raw<'a>, SyntaxError> {
-        self.skip_ws();
-        let start = self.pos;
-        // Scalars, most values, need no nesting state.
-        match self.bytes().get(start) {
-            Some(b'"') => {
-                self.pos += 1;
-                self.string_tail()?;
-            }
-            Some(b'{' | b'[') => return self.container(start),
-            _ => self.scalar()?,
-        }
-        Ok(Raw(&self.text[start..self.pos]))
+        self.read_value(true)
     }
 
     /// Moves past one complete value that nobody will read, checking objects and arrays
     /// by their structure only (see [`crate::structural`]): strings and scalars are checked
     /// as [`Self::value`] checks them.
     pub fn skip_value(&mut self) -> Result<Raw<'a>, SyntaxError> {
+        self.read_value(false)
+    }
+
+    /// [`Self::value`] when `strict`, else [`Self::skip_value`].
+    #[inline]
+    pub fn read_value(&mut self, strict: bool) -> Result<Raw<'a>, SyntaxError> {
         self.skip_ws();
         let start = self.pos;
         match self.bytes().get(start) {
@@ -262,6 +257,7 @@ impl<'a> Cursor<'a> {
                 self.pos += 1;
                 self.string_tail()?;
             }
+            Some(b'{' | b'[') if strict => return self.container(start),
             Some(b'{' | b'[') => self.pos = crate::structural::container_end(self.bytes(), start)?,
             _ => self.scalar()?,
         }

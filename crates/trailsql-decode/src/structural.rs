@@ -40,7 +40,7 @@ fn scan(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxErr
         // SAFETY: the features `scan_avx2` is compiled for were just detected.
         return unsafe { scan_avx2(bytes, start, scanner) };
     }
-    scan_blocks(bytes, start, scanner, Masks::of)
+    scan_blocks(bytes, start, scanner, Masks::of, prefix_xor)
 }
 
 /// [`scan_blocks`] with AVX2 masks, and popcounts and the prefix XOR in one instruction
@@ -48,10 +48,14 @@ fn scan(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxErr
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt,pclmulqdq")]
 unsafe fn scan_avx2(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxError> {
-    scan_blocks(bytes, start, scanner, |block| {
+    scan_blocks(
+        bytes,
+        start,
+        scanner,
         // SAFETY: AVX2 and PCLMULQDQ are enabled for this function.
-        unsafe { Masks::avx2(block) }
-    })
+        |block| unsafe { Masks::avx2(block) },
+        |quotes| unsafe { carryless_prefix_xor(quotes) },
+    )
 }
 
 #[inline(always)]
@@ -60,13 +64,14 @@ fn scan_blocks(
     start: usize,
     mut scanner: Scanner,
     masks: impl Fn(&[u8; BLOCK]) -> Masks,
+    prefix_xor: impl Fn(u64) -> u64,
 ) -> Result<usize, SyntaxError> {
     let mut block_start = start;
     while block_start + BLOCK <= bytes.len() {
         let block: &[u8; BLOCK] = bytes[block_start..block_start + BLOCK]
             .try_into()
             .expect("a whole block");
-        if let Some(end) = scanner.block(masks(block), block_start)? {
+        if let Some(end) = scanner.block(masks(block), &prefix_xor, block_start)? {
             return Ok(end);
         }
         block_start += BLOCK;
@@ -75,7 +80,7 @@ fn scan_blocks(
     let mut padded = [b' '; BLOCK];
     let tail = &bytes[block_start..];
     padded[..tail.len()].copy_from_slice(tail);
-    match scanner.block(masks(&padded), block_start)? {
+    match scanner.block(masks(&padded), &prefix_xor, block_start)? {
         Some(end) => Ok(end),
         None => Err(SyntaxError {
             offset: bytes.len(),
@@ -100,13 +105,18 @@ struct Scanner {
 impl Scanner {
     /// Scans one block, given its masks; the end of the container if it closes here.
     #[inline(always)]
-    fn block(&mut self, masks: Masks, offset: usize) -> Result<Option<usize>, SyntaxError> {
+    fn block(
+        &mut self,
+        masks: Masks,
+        prefix_xor: impl Fn(u64) -> u64,
+        offset: usize,
+    ) -> Result<Option<usize>, SyntaxError> {
         let escaped = if masks.backslash == 0 && self.escape_carry == 0 {
             0
         } else {
             escaped(masks.backslash, &mut self.escape_carry)
         };
-        let in_string = (masks.prefix_xor)(masks.quote & !escaped) ^ self.string_carry;
+        let in_string = prefix_xor(masks.quote & !escaped) ^ self.string_carry;
         self.string_carry = ((in_string as i64) >> 63) as u64;
         let open = masks.open & !in_string;
         let close = masks.close & !in_string;
@@ -149,9 +159,8 @@ impl Scanner {
 }
 
 /// One bit per byte of a block, for each byte class the scan needs.
+#[derive(Default)]
 struct Masks {
-    /// How to find string interiors from quote bits on this machine.
-    prefix_xor: fn(u64) -> u64,
     quote: u64,
     backslash: u64,
     /// `{` or `[`.
@@ -178,15 +187,7 @@ impl Masks {
             let case = _mm_set1_epi8(0x20);
             let open_any = _mm_set1_epi8(b'{' as i8);
             let close_any = _mm_set1_epi8(b'}' as i8);
-            let mut masks = Masks {
-                prefix_xor,
-                quote: 0,
-                backslash: 0,
-                open: 0,
-                close: 0,
-                open_brace: 0,
-                close_brace: 0,
-            };
+            let mut masks = Masks::default();
             for lane in 0..4 {
                 let bytes = _mm_loadu_si128(block.as_ptr().add(lane * 16) as *const __m128i);
                 let folded = _mm_or_si128(bytes, case);
@@ -237,10 +238,6 @@ impl Masks {
         let lower_case = join(bits[4]);
         let (open, close) = (join(bits[2]), join(bits[3]));
         Masks {
-            prefix_xor: |quotes| {
-                // SAFETY: only chosen when PCLMULQDQ was detected.
-                unsafe { carryless_prefix_xor(quotes) }
-            },
             quote: join(bits[0]),
             backslash: join(bits[1]),
             open,
@@ -260,15 +257,7 @@ impl Masks {
     /// against, and the version for other architectures.
     #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     fn scalar(block: &[u8; BLOCK]) -> Self {
-        let mut masks = Masks {
-            prefix_xor,
-            quote: 0,
-            backslash: 0,
-            open: 0,
-            close: 0,
-            open_brace: 0,
-            close_brace: 0,
-        };
+        let mut masks = Masks::default();
         for (i, &byte) in block.iter().enumerate() {
             let bit = 1u64 << i;
             match byte {
@@ -311,16 +300,12 @@ fn escaped(backslash: u64, carry: &mut u64) -> u64 {
 #[target_feature(enable = "pclmulqdq")]
 #[inline]
 unsafe fn carryless_prefix_xor(bits: u64) -> u64 {
-    use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x};
-    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set1_ones(), 0);
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_set1_epi8,
+    };
+    let ones = _mm_set1_epi8(-1);
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), ones, 0);
     _mm_cvtsi128_si64(product) as u64
-}
-
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn _mm_set1_ones() -> std::arch::x86_64::__m128i {
-    // SAFETY: SSE2 is part of x86_64.
-    unsafe { std::arch::x86_64::_mm_set1_epi8(-1) }
 }
 
 /// Each bit the XOR of itself and every bit below it: with quote bits in, the bytes
