@@ -15,11 +15,12 @@ use crate::envelope::RecordInput;
 use crate::envelope::{self, FileSummary};
 use crate::error::{DecodeError, FieldError};
 use crate::fast_hash::{FastMap, FastSet, get_any_case};
+use crate::filter::TextFilter;
 use crate::inflate;
 use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 use crate::schema::{
-    CloudTrailSchema, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES, TOP_FIELDS,
-    resource_fields,
+    CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES,
+    TOP_FIELDS, resource_fields,
 };
 use crate::time::parse_timestamp_micros;
 
@@ -64,6 +65,8 @@ pub struct FileOutcome {
     /// Records skipped under [`OnError::Skip`], with why (at most a few are kept).
     pub skipped_records: usize,
     pub first_record_errors: Vec<DecodeError>,
+    /// Records read but not turned into rows because a [`TextFilter`] rejected them.
+    pub filtered_records: usize,
     /// Under [`OnError::Skip`]: the error that ended the file early, if any. Rows decoded
     /// before it are kept and counted in `rows`.
     pub file_error: Option<DecodeError>,
@@ -109,6 +112,11 @@ pub struct CloudTrailDecoder {
     /// The last inflated file's buffer, kept for the next one.
     spare: Vec<u8>,
     options: DecoderOptions,
+    /// Conditions on top-level text values, by slot: checked as soon as the value is read.
+    top_filters: Vec<(usize, Vec<String>)>,
+    filtered_top: [bool; TOP_FIELDS.len()],
+    /// Conditions on `userIdentity` leaves, by identity slot: checked once it is walked.
+    identity_filters: Vec<(usize, Vec<String>)>,
 }
 
 struct ProjectedColumn {
@@ -291,13 +299,49 @@ impl CloudTrailDecoder {
         projection: Option<&[usize]>,
         options: DecoderOptions,
     ) -> Self {
+        Self::with_filters(schema, projection, &[], options)
+    }
+
+    /// As [`Self::new`], keeping only the records that meet every filter. Filters on
+    /// columns [`TextFilter::applies_to`] rejects are ignored: the caller applies all of
+    /// its filters again to what comes out.
+    pub fn with_filters(
+        schema: &CloudTrailSchema,
+        projection: Option<&[usize]>,
+        filters: &[TextFilter],
+        options: DecoderOptions,
+    ) -> Self {
         let all: Vec<usize> = (0..schema.columns().len()).collect();
         let projection = projection.unwrap_or(&all);
         let specs: Vec<_> = projection.iter().map(|&i| &schema.columns()[i]).collect();
         let output = Arc::new(Schema::new(
             specs.iter().map(|c| c.field()).collect::<Vec<_>>(),
         ));
+        let filters: Vec<(&ColumnSpec, &[String])> = filters
+            .iter()
+            .filter(|filter| filter.applies_to(schema))
+            .map(|filter| (&schema.columns()[filter.column], &filter.values[..]))
+            .collect();
+        let mut top_filters = Vec::new();
+        let mut filtered_top = [false; TOP_FIELDS.len()];
+        let mut identity_filters = Vec::new();
         let mut needs = Needs::default();
+        for (spec, values) in &filters {
+            needs.fields = true;
+            match spec.source {
+                Source::Top(key) => {
+                    let slot = slot_of(key);
+                    needs.strict_top[slot] = true;
+                    filtered_top[slot] = true;
+                    top_filters.push((slot, values.to_vec()));
+                }
+                Source::Identity(path) => {
+                    needs.identity = true;
+                    identity_filters.push((identity_slot(path), values.to_vec()));
+                }
+                _ => unreachable!("TextFilter::applies_to admits these sources only"),
+            }
+        }
         let mut request_parameter_columns = FastMap::default();
         for (position, spec) in specs.iter().enumerate() {
             needs.fields |= !matches!(
@@ -363,6 +407,7 @@ impl CloudTrailDecoder {
         for (i, leaf) in IDENTITY_LEAVES.iter().enumerate() {
             let projected = specs
                 .iter()
+                .chain(filters.iter().map(|(spec, _)| spec))
                 .any(|spec| matches!(&spec.source, Source::Identity(path) if *path == leaf.path));
             if projected || (derived_identity && DERIVED_IDENTITY_LEAVES.contains(&leaf.path)) {
                 identity_tree.insert(leaf.path, i);
@@ -395,6 +440,9 @@ impl CloudTrailDecoder {
             key_order: [None; TOP_FIELDS.len() + 2],
             spare: Vec::new(),
             options,
+            top_filters,
+            filtered_top,
+            identity_filters,
         }
     }
 
@@ -430,18 +478,20 @@ impl CloudTrailDecoder {
         let on_error = self.options.on_error;
         let mut rows = 0;
         let mut skipped = 0;
+        let mut filtered = 0;
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
         let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
+            // `Ok(false)`: a filter rejected the record.
             let appended = match input {
-                RecordInput::Fields(fields) => {
-                    let view = self.view(fields);
-                    self.append_view(&place, &view)
-                }
-                RecordInput::Stream(cursor) => {
-                    let view = self.streamed_view(cursor)?;
-                    self.append_view(&place, &view)
-                }
+                RecordInput::Fields(fields) => match self.view(fields) {
+                    Some(view) => self.append_view(&place, &view).map(|()| true),
+                    None => Ok(false),
+                },
+                RecordInput::Stream(cursor) => match self.streamed_view(cursor)? {
+                    Some(view) => self.append_view(&place, &view).map(|()| true),
+                    None => Ok(false),
+                },
                 RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
                     "Records[]",
                     "a JSON object",
@@ -449,7 +499,8 @@ impl CloudTrailDecoder {
                 )),
             };
             match appended {
-                Ok(()) => rows += 1,
+                Ok(true) => rows += 1,
+                Ok(false) => filtered += 1,
                 Err(error) => {
                     let error = error.at(file, index);
                     if on_error == OnError::Fail {
@@ -468,6 +519,7 @@ impl CloudTrailDecoder {
         });
         outcome.rows = rows;
         outcome.skipped_records = skipped;
+        outcome.filtered_records = filtered;
         outcome.first_record_errors = record_errors;
         // Keep the buffer for the next file, unless one huge file would pin its size.
         if bytes.capacity() <= SPARE_BUFFER_LIMIT {
@@ -548,10 +600,12 @@ impl CloudTrailDecoder {
     /// the leaves the query reads. Keys are first matched against the one that followed
     /// the previous key last time (producers keep their order); once every value the
     /// columns read is found, the rest of the record is skipped by its structure.
+    /// `None` when a filter rejects the record: the rest of it is then skipped by its
+    /// structure.
     fn streamed_view<'a>(
         &mut self,
         cursor: &mut Cursor<'a>,
-    ) -> Result<RecordView<'a>, SyntaxError> {
+    ) -> Result<Option<RecordView<'a>>, SyntaxError> {
         let mut view = RecordView::empty();
         let needs = self.needs;
         // Counts down the values still to find.
@@ -564,7 +618,7 @@ impl CloudTrailDecoder {
         cursor.expect(b'{', "expected an object")?;
         if cursor.eat(b'}') {
             self.finish_view(&mut view);
-            return Ok(view);
+            return Ok(self.keeps(&view).then_some(view));
         }
         loop {
             let (slot, key) = match self.key_order[previous] {
@@ -595,9 +649,18 @@ impl CloudTrailDecoder {
                     stream_leaves(&self.identity_tree, cursor, &mut view, true, strict)?;
                     view.top[USER_IDENTITY_SLOT] = Some(cursor.raw_since(start));
                     view.identity_walked = true;
+                    if !self.identity_admits(&view) {
+                        cursor.skip_object_rest()?;
+                        return Ok(None);
+                    }
                 }
                 Some(i) if view.top[i].is_none() => {
-                    view.top[i] = Some(cursor.read_value(needs.strict_top[i])?)
+                    let raw = cursor.read_value(needs.strict_top[i])?;
+                    view.top[i] = Some(raw);
+                    if self.filtered_top[i] && !self.top_admits(i, raw) {
+                        cursor.skip_object_rest()?;
+                        return Ok(None);
+                    }
                 }
                 // Unknown keys and repeated keys are kept, never dropped.
                 _ => view
@@ -617,7 +680,30 @@ impl CloudTrailDecoder {
             return Err(cursor.end_or("expected `,` or `}`"));
         }
         self.finish_view(&mut view);
-        Ok(view)
+        Ok(self.keeps(&view).then_some(view))
+    }
+
+    /// Whether the record meets every filter; a value a filter reads that is missing
+    /// fails it.
+    fn keeps(&self, view: &RecordView<'_>) -> bool {
+        self.top_filters
+            .iter()
+            .all(|(slot, values)| admits(values, view.top[*slot]))
+            && self.identity_admits(view)
+    }
+
+    #[inline]
+    fn top_admits(&self, slot: usize, raw: Raw<'_>) -> bool {
+        self.top_filters
+            .iter()
+            .filter(|(s, _)| *s == slot)
+            .all(|(_, values)| admits(values, Some(raw)))
+    }
+
+    fn identity_admits(&self, view: &RecordView<'_>) -> bool {
+        self.identity_filters
+            .iter()
+            .all(|(slot, values)| admits(values, view.identity[*slot]))
     }
 
     /// The slot of `key`, which follows a key of slot `previous` ([`RECORD_START`] first,
@@ -636,7 +722,8 @@ impl CloudTrailDecoder {
         slot
     }
 
-    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> RecordView<'a> {
+    /// `None` when a filter rejects the record.
+    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> Option<RecordView<'a>> {
         let mut view = RecordView::empty();
         let mut previous = RECORD_START;
         for (key, raw) in &fields.0 {
@@ -649,7 +736,7 @@ impl CloudTrailDecoder {
             }
         }
         self.finish_view(&mut view);
-        view
+        self.keeps(&view).then_some(view)
     }
 
     /// Fills the nested parts of a view from the raw top-level values.
@@ -696,6 +783,23 @@ impl CloudTrailDecoder {
                 },
             );
         }
+    }
+}
+
+/// Whether a value passes a filter on a text column. A string must be one of `values`;
+/// a missing value or `null` is a NULL cell, which `=` and `IN` never keep. Any other
+/// kind is kept, so that converting it fails as it would without the filter.
+fn admits(values: &[String], raw: Option<Raw<'_>>) -> bool {
+    let Some(raw) = raw else {
+        return false;
+    };
+    match json::kind(raw) {
+        Kind::Null => false,
+        Kind::String => match json::string(raw) {
+            Ok(Some(text)) => values.iter().any(|v| *v == text),
+            _ => true,
+        },
+        _ => true,
     }
 }
 

@@ -12,6 +12,7 @@ mod discovery;
 mod envelope;
 mod error;
 mod fast_hash;
+mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 mod inflate;
@@ -25,6 +26,7 @@ pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
 pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
+pub use filter::TextFilter;
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into};
 pub use layout::{
     LogLocation, delivery_stamp, is_account_id, is_organization_id, parse_log_location,

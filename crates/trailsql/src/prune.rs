@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+use trailsql_decode::{CloudTrailSchema, TextFilter};
 
 /// Bounds every matching event satisfies. `None` means unbounded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,6 +125,79 @@ impl Constraints {
             None => values,
             Some(old) => old.intersection(&values).cloned().collect(),
         });
+    }
+}
+
+/// The filters the decoder can check while it reads records (see [`TextFilter`]):
+/// `column = 'text'` and `column IN ('text', ...)` on a plain text column, in any
+/// conjunction. Every filter still runs again above the scan.
+pub fn decoder_filters(filters: &[Expr], schema: &CloudTrailSchema) -> Vec<TextFilter> {
+    let mut found = Vec::new();
+    for filter in filters {
+        add_decoder_filter(filter, schema, &mut found);
+    }
+    found
+}
+
+fn add_decoder_filter(expr: &Expr, schema: &CloudTrailSchema, found: &mut Vec<TextFilter>) {
+    if let Expr::BinaryExpr(BinaryExpr {
+        left,
+        op: Operator::And,
+        right,
+    }) = expr
+    {
+        add_decoder_filter(left, schema, found);
+        add_decoder_filter(right, schema, found);
+        return;
+    }
+    if let Some((column, values)) = alternatives(expr, schema) {
+        let filter = TextFilter { column, values };
+        if filter.applies_to(schema) {
+            found.push(filter);
+        }
+    }
+}
+
+/// The column and the values it must equal one of, for `c = 'x'`, `c IN ('x', 'y')`
+/// and `c = 'x' OR c = 'y'` (DataFusion writes short IN lists that way).
+fn alternatives(expr: &Expr, schema: &CloudTrailSchema) -> Option<(usize, Vec<String>)> {
+    // The column bare, never cast: a cast changes what equality means.
+    let column = |expr: &Expr| match expr {
+        Expr::Column(column) => schema.index_of(&column.name.to_ascii_lowercase()),
+        _ => None,
+    };
+    let value = |expr: &Expr| match expr {
+        Expr::Literal(value, _) => text(value),
+        _ => None,
+    };
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => match (column(left), value(right), value(left), column(right)) {
+            (Some(column), Some(value), ..) | (.., Some(value), Some(column)) => {
+                Some((column, vec![value]))
+            }
+            _ => None,
+        },
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            let (column, mut values) = alternatives(left, schema)?;
+            let (other, more) = alternatives(right, schema)?;
+            (column == other).then(|| {
+                values.extend(more);
+                (column, values)
+            })
+        }
+        Expr::InList(list) if !list.negated => Some((
+            column(&list.expr)?,
+            list.list.iter().map(value).collect::<Option<Vec<_>>>()?,
+        )),
+        _ => None,
     }
 }
 

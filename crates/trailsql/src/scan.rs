@@ -17,7 +17,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError, TextFilter};
 
 use crate::parquet::cache::ParquetCache;
 use crate::reads::ReadGate;
@@ -101,6 +101,9 @@ pub struct CloudTrailScanExec {
     fill: Option<Arc<ParquetCache>>,
     /// The engine's limit on reads in flight.
     reads: Arc<ReadGate>,
+    /// Filters the decoder checks as it reads, so rejected records never become rows
+    /// (they are applied again above the scan).
+    decoder_filters: Vec<TextFilter>,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -148,7 +151,13 @@ impl CloudTrailScanExec {
             listing,
             fill,
             reads: Arc::new(ReadGate::new(crate::reads::DEFAULT_CONCURRENT_READS)),
+            decoder_filters: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_decoder_filters(mut self, filters: Vec<TextFilter>) -> Self {
+        self.decoder_filters = filters;
+        self
     }
 
     /// Reads objects through `reads`, the engine's limit on reads in flight.
@@ -206,6 +215,26 @@ impl DisplayAs for CloudTrailScanExec {
                 )?;
                 if let Some(limit) = self.limit {
                     write!(f, ", limit={limit}")?;
+                }
+                if !self.decoder_filters.is_empty() {
+                    let fields = self.schema.arrow_schema();
+                    let filters: Vec<String> = self
+                        .decoder_filters
+                        .iter()
+                        .map(|filter| {
+                            format!(
+                                "{} IN ({})",
+                                fields.field(filter.column).name(),
+                                filter
+                                    .values
+                                    .iter()
+                                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        })
+                        .collect();
+                    write!(f, ", decoder_filters=[{}]", filters.join(" AND "))?;
                 }
                 write!(f, ", {}", self.listing)
             }
@@ -287,14 +316,17 @@ impl ExecutionPlan for CloudTrailScanExec {
             local = files;
         }
         let fill = self.fill.clone();
+        let decoder_filters = self.decoder_filters.clone();
         builder.spawn_blocking(move || {
-            // Filling the cache decodes every column; the query still gets its own.
-            let decoded = if fill.is_some() {
-                None
+            // Filling the cache decodes every column and every record; the query still
+            // gets its own.
+            let (decoded, decoder_filters) = if fill.is_some() {
+                (None, &[][..])
             } else {
-                projection.as_deref()
+                (projection.as_deref(), &decoder_filters[..])
             };
-            let mut decoder = CloudTrailDecoder::new(&schema, decoded, options.clone());
+            let mut decoder =
+                CloudTrailDecoder::with_filters(&schema, decoded, decoder_filters, options.clone());
             let mut writer = fill.map(|cache| cache.writer(schema.arrow_schema()));
             let mut sent = 0usize;
             let mut open = true;

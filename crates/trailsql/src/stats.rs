@@ -76,7 +76,7 @@ impl ScanStats {
         self.files_read += 1;
         self.bytes_read += size;
         self.bytes_inflated += outcome.inflated_bytes;
-        self.events += outcome.rows as u64;
+        self.events += (outcome.rows + outcome.filtered_records) as u64;
         self.records_skipped += outcome.skipped_records as u64;
         let summary = &outcome.summary;
         if outcome.file_error.is_none() && summary.records == 0 && !summary.skipped.is_empty() {

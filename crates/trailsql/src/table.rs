@@ -216,6 +216,7 @@ impl TableProvider for CloudTrailTable {
             }
         }
         let groups = balance(&objects, partitions);
+        let decoder_filters = crate::prune::decoder_filters(filters, &self.schema);
         let mut options = self.options.clone();
         options.batch_size = state.config().batch_size();
         let mut children: Vec<Arc<dyn ExecutionPlan>> = vec![Arc::new(
@@ -228,6 +229,7 @@ impl TableProvider for CloudTrailTable {
                 listing,
                 cache,
             )
+            .with_decoder_filters(decoder_filters)
             .with_read_gate(Arc::clone(&self.reads)),
         )];
         for (url, files) in parquet {

@@ -337,3 +337,37 @@ async fn a_read_only_engine_refuses_writes_catalog_changes_and_settings() {
     writable.sql(&copy).await.unwrap().collect().await.unwrap();
     assert!(target.exists());
 }
+
+#[tokio::test]
+async fn simple_filters_are_checked_while_decoding_and_counted_as_read() {
+    let engine = Engine::open(
+        &[fixture("tests/fixtures/filters")],
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let sql = "SELECT eventid FROM cloudtrail \
+               WHERE useridentity_arn = 'arn:aws:iam::111122223333:user/alice' AND awsregion IN ('us-east-1', 'eu-west-1')";
+    let (plan, _) = query(&engine, &format!("EXPLAIN {sql}")).await;
+    assert!(
+        plan.contains(
+            "decoder_filters=[useridentity_arn IN ('arn:aws:iam::111122223333:user/alice') \
+             AND awsregion IN ('us-east-1', 'eu-west-1')]"
+        ),
+        "{plan}"
+    );
+    // The filter still runs above the scan.
+    assert!(plan.contains("FilterExec"), "{plan}");
+    let (table, stats) = query(&engine, sql).await;
+    assert!(table.contains("f-1") && table.contains("f-5"), "{table}");
+    assert_eq!(table.lines().count(), 6, "two rows: {table}");
+    // Events read, not events kept.
+    assert_eq!(stats.events, 6, "{stats}");
+    // Filters the decoder cannot check are not shown as its own.
+    let (plan, _) = query(
+        &engine,
+        "EXPLAIN SELECT eventid FROM cloudtrail WHERE awsregion <> 'x' OR eventname = 'y'",
+    )
+    .await;
+    assert!(!plan.contains("decoder_filters"), "{plan}");
+}
