@@ -4,12 +4,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
-};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 
+use crate::columns::ColumnBuffer;
 use crate::derive::IdentityView;
 use crate::envelope::RecordInput;
 use crate::envelope::{self, FileSummary};
@@ -20,7 +18,7 @@ use crate::inflate;
 use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 use crate::schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES,
-    TOP_FIELDS, resource_fields,
+    TOP_FIELDS,
 };
 use crate::time::parse_timestamp_micros;
 
@@ -94,6 +92,8 @@ const SPARE_BUFFER_LIMIT: usize = 64 << 20;
 pub struct CloudTrailDecoder {
     output: SchemaRef,
     columns: Vec<ProjectedColumn>,
+    /// The column that cannot take a row back, if projected: it is appended last.
+    append_last: Option<usize>,
     rows: usize,
     needs: Needs,
     /// How many top-level values the columns read.
@@ -124,7 +124,7 @@ struct ProjectedColumn {
     slot: usize,
     source: Source,
     column_type: ColumnType,
-    builder: Builder,
+    buffer: ColumnBuffer,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -150,66 +150,10 @@ impl Needs {
     }
 }
 
-enum Builder {
-    Text(StringBuilder),
-    Bool(BooleanBuilder),
-    Timestamp(TimestampMicrosecondBuilder),
-    Resources(ListBuilder<StructBuilder>),
-}
-
-impl Builder {
-    fn new(column_type: ColumnType) -> Self {
-        match column_type {
-            ColumnType::Text | ColumnType::Json => Builder::Text(StringBuilder::new()),
-            ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
-            ColumnType::Timestamp => {
-                Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
-            ColumnType::Resources => Builder::Resources(ListBuilder::new(
-                StructBuilder::from_fields(resource_fields(), 0),
-            )),
-        }
-    }
-
-    fn append(&mut self, cell: Cell<'_>) {
-        match (self, cell) {
-            (Builder::Text(b), Cell::Text(v)) => b.append_value(v),
-            (Builder::Text(b), _) => b.append_null(),
-            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
-            (Builder::Bool(b), _) => b.append_null(),
-            (Builder::Timestamp(b), Cell::Timestamp(v)) => b.append_value(v),
-            (Builder::Timestamp(b), _) => b.append_null(),
-            (Builder::Resources(b), Cell::Resources(entries)) => {
-                for entry in entries {
-                    let item = b.values();
-                    for (i, value) in entry.into_iter().enumerate() {
-                        let field = item
-                            .field_builder::<StringBuilder>(i)
-                            .expect("resource fields are strings");
-                        field.append_option(value);
-                    }
-                    item.append(true);
-                }
-                b.append(true);
-            }
-            (Builder::Resources(b), _) => b.append_null(),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Bool(b) => Arc::new(b.finish()),
-            Builder::Timestamp(b) => Arc::new(b.finish()),
-            Builder::Resources(b) => Arc::new(b.finish()),
-        }
-    }
-}
-
 /// One resource entry: arn, accountid, type, arnprefix, unmapped.
-type ResourceEntry<'a> = [Option<Cow<'a, str>>; 5];
+pub(crate) type ResourceEntry<'a> = [Option<Cow<'a, str>>; 5];
 
-enum Cell<'a> {
+pub(crate) enum Cell<'a> {
     Null,
     Text(Cow<'a, str>),
     Bool(bool),
@@ -373,7 +317,7 @@ impl CloudTrailDecoder {
         if needs.identity {
             needs.read_top[USER_IDENTITY_SLOT] = true;
         }
-        let columns = specs
+        let columns: Vec<ProjectedColumn> = specs
             .iter()
             .map(|spec| ProjectedColumn {
                 slot: match &spec.source {
@@ -387,7 +331,7 @@ impl CloudTrailDecoder {
                 },
                 source: spec.source.clone(),
                 column_type: spec.column_type,
-                builder: Builder::new(spec.column_type),
+                buffer: ColumnBuffer::new(spec.column_type, options.batch_size),
             })
             .collect();
         let mut top_index = FastMap::default();
@@ -419,8 +363,16 @@ impl CloudTrailDecoder {
             .enumerate()
             .flat_map(|(i, (key, _))| [(key.to_string(), i), (key.to_ascii_lowercase(), i)])
             .collect();
+        let append_last = columns
+            .iter()
+            .position(|column| !column.buffer.can_take_back());
+        debug_assert!(
+            columns.iter().filter(|c| !c.buffer.can_take_back()).count() <= 1,
+            "one resources column at most"
+        );
         Self {
             output,
+            append_last,
             columns,
             rows: 0,
             top_reads: needs.top_reads(),
@@ -512,7 +464,9 @@ impl CloudTrailDecoder {
                     }
                 }
             }
-            if self.rows >= self.options.batch_size {
+            if self.rows >= self.options.batch_size
+                || self.columns.iter().any(|c| c.buffer.is_full())
+            {
                 emit(self.flush_batch());
             }
             Ok(())
@@ -554,42 +508,44 @@ impl CloudTrailDecoder {
     }
 
     fn flush_batch(&mut self) -> RecordBatch {
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|c| c.builder.finish())
-            .collect();
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|c| c.buffer.finish()).collect();
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         RecordBatch::try_new_with_options(Arc::clone(&self.output), arrays, &options)
             .expect("builders match the projected schema")
     }
 
-    /// Converts every projected cell first and appends only when all succeeded, so a bad
-    /// record never leaves a half-written row behind.
+    /// Converts and appends each projected cell; when one fails, the cells of the record
+    /// already appended are taken back, so a bad record never leaves a half-written row.
     fn append_view(
         &mut self,
         place: &FilePlace<'_>,
         view: &RecordView<'_>,
     ) -> Result<(), FieldError> {
-        // On the stack for the usual few columns: an allocation per record shows up.
-        const INLINE: usize = 16;
-        if self.columns.len() <= INLINE {
-            let mut cells: [Cell<'_>; INLINE] = std::array::from_fn(|_| Cell::Null);
-            for ((position, column), slot) in self.columns.iter().enumerate().zip(&mut cells) {
-                *slot = cell(column, position, view, place)?;
+        let rows = self.rows;
+        let last = match self.append_last {
+            Some(position) => Some((
+                position,
+                cell(&self.columns[position], position, view, place)?,
+            )),
+            None => None,
+        };
+        for position in 0..self.columns.len() {
+            if Some(position) == self.append_last {
+                continue;
             }
-            for (column, cell) in self.columns.iter_mut().zip(cells) {
-                column.builder.append(cell);
+            match cell(&self.columns[position], position, view, place) {
+                Ok(cell) => self.columns[position].buffer.append(cell),
+                Err(error) => {
+                    for column in &mut self.columns[..position] {
+                        column.buffer.truncate(rows);
+                    }
+                    return Err(error);
+                }
             }
-        } else {
-            let mut cells = Vec::with_capacity(self.columns.len());
-            for (position, column) in self.columns.iter().enumerate() {
-                cells.push(cell(column, position, view, place)?);
-            }
-            for (column, cell) in self.columns.iter_mut().zip(cells) {
-                column.builder.append(cell);
-            }
+        }
+        if let Some((position, cell)) = last {
+            self.columns[position].buffer.append(cell);
         }
         self.rows += 1;
         Ok(())

@@ -524,3 +524,87 @@ fn deep_nesting_in_a_record_is_skipped_or_kept_as_text() {
         1
     );
 }
+
+#[test]
+fn a_record_failing_in_a_later_column_is_taken_back_from_every_column() {
+    let schema = CloudTrailSchema::default();
+    let columns = [
+        "eventname",
+        "readonly",
+        "resources",
+        "eventtime",
+        "awsregion",
+    ];
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    // Record 2 fails on eventTime (after eventname, readonly and resources converted);
+    // record 4 on readOnly. Nulls and escapes around them must stay in their rows.
+    let file = br#"{"Records":[
+      {"eventName":"A","readOnly":true,"resources":[{"ARN":"arn:1"}],"eventTime":"2024-01-07T10:00:00Z","awsRegion":"r\u0031"},
+      {"eventName":"Bad\"Time","readOnly":"false","resources":[{"ARN":"arn:2"}],"eventTime":"yesterday","awsRegion":"r2"},
+      {"eventName":null,"readOnly":false,"eventTime":"2024-01-07T10:00:02Z"},
+      {"eventName":"BadBool","readOnly":"maybe","resources":[{"ARN":"arn:4"}],"eventTime":"2024-01-07T10:00:03Z","awsRegion":"r4"},
+      {"eventName":"E","resources":[],"eventTime":"2024-01-07T10:00:04Z","awsRegion":"r5"}
+    ]}"#;
+    for batch_size in [1, 2, 8192] {
+        let options = DecoderOptions {
+            on_error: OnError::Skip,
+            batch_size,
+            ..DecoderOptions::default()
+        };
+        let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), options);
+        let mut batches = Vec::new();
+        let outcome = decoder
+            .decode_file("mem.json", file.to_vec(), &mut |b| batches.push(b))
+            .unwrap();
+        batches.extend(decoder.flush());
+        assert_eq!((outcome.rows, outcome.skipped_records), (3, 2));
+        let all = |f: &dyn Fn(&RecordBatch) -> Vec<Option<String>>| -> Vec<Option<String>> {
+            batches.iter().flat_map(f).collect()
+        };
+        assert_eq!(
+            all(&|b| strings(b, "eventname")),
+            [Some("A".into()), None, Some("E".into())]
+        );
+        assert_eq!(
+            all(&|b| strings(b, "awsregion")),
+            [Some("r1".into()), None, Some("r5".into())]
+        );
+        let readonly: Vec<Option<bool>> =
+            batches.iter().flat_map(|b| bools(b, "readonly")).collect();
+        assert_eq!(readonly, [Some(true), Some(false), None]);
+        let times: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column_by_name("eventtime").unwrap();
+                let column = column.as_primitive::<TimestampMicrosecondType>();
+                (0..column.len())
+                    .map(|i| column.value(i))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(times[2] - times[0], 4_000_000);
+        let lengths: Vec<usize> = batches
+            .iter()
+            .flat_map(|b| {
+                let resources = b
+                    .column_by_name("resources")
+                    .unwrap()
+                    .as_list::<i32>()
+                    .clone();
+                (0..resources.len())
+                    .map(|i| {
+                        if resources.is_valid(i) {
+                            resources.value(i).len()
+                        } else {
+                            usize::MAX
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(lengths, [1, usize::MAX, 0], "batch size {batch_size}");
+    }
+}

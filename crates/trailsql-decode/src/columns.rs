@@ -1,0 +1,236 @@
+//! One projected column's values for the batch being built, kept in Arrow's layout in
+//! buffers this crate owns: a record that fails halfway can then be taken back from
+//! every column (Arrow's builders cannot shrink), so each value is converted and
+//! written once, with no per-record staging. Buffers start each batch at the size the
+//! last one reached, so a batch grows without copies.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, StringBuilder, StructBuilder};
+use arrow_array::{ArrayRef, BooleanArray, StringArray, TimestampMicrosecondArray};
+use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+
+use crate::decoder::{Cell, ResourceEntry};
+use crate::schema::{ColumnType, resource_fields};
+
+/// Text past this many bytes in one column ends the batch early: Arrow's `Utf8`
+/// offsets are 32-bit.
+pub(crate) const TEXT_BYTES_PER_BATCH: usize = 1 << 30;
+
+pub(crate) enum ColumnBuffer {
+    Text(TextBuffer),
+    Bool {
+        values: BooleanBufferBuilder,
+        valid: Validity,
+    },
+    Timestamp {
+        values: Vec<i64>,
+        valid: Validity,
+    },
+    /// Lists of structs: rare enough to stay with Arrow's builder, so such a column
+    /// cannot be taken back and the decoder appends it last (see
+    /// [`ColumnBuffer::can_take_back`]).
+    Resources(ListBuilder<StructBuilder>),
+}
+
+impl ColumnBuffer {
+    pub fn new(column_type: ColumnType, rows: usize) -> Self {
+        match column_type {
+            ColumnType::Text | ColumnType::Json => ColumnBuffer::Text(TextBuffer::new(rows, 0)),
+            ColumnType::Bool => ColumnBuffer::Bool {
+                values: BooleanBufferBuilder::new(rows),
+                valid: Validity::new(rows),
+            },
+            ColumnType::Timestamp => ColumnBuffer::Timestamp {
+                values: Vec::with_capacity(rows),
+                valid: Validity::new(rows),
+            },
+            ColumnType::Resources => ColumnBuffer::Resources(ListBuilder::new(
+                StructBuilder::from_fields(resource_fields(), 0),
+            )),
+        }
+    }
+
+    pub fn can_take_back(&self) -> bool {
+        !matches!(self, ColumnBuffer::Resources(_))
+    }
+
+    /// Appends one row's cell; a cell of another type than the column's is a NULL.
+    #[inline]
+    pub fn append(&mut self, cell: Cell<'_>) {
+        match (self, cell) {
+            (ColumnBuffer::Text(text), Cell::Text(value)) => text.push(&value),
+            (ColumnBuffer::Text(text), _) => text.push_null(),
+            (ColumnBuffer::Bool { values, valid }, Cell::Bool(value)) => {
+                values.append(value);
+                valid.push(true);
+            }
+            (ColumnBuffer::Bool { values, valid }, _) => {
+                values.append(false);
+                valid.push(false);
+            }
+            (ColumnBuffer::Timestamp { values, valid }, Cell::Timestamp(value)) => {
+                values.push(value);
+                valid.push(true);
+            }
+            (ColumnBuffer::Timestamp { values, valid }, _) => {
+                values.push(0);
+                valid.push(false);
+            }
+            (ColumnBuffer::Resources(list), Cell::Resources(entries)) => {
+                append_resources(list, entries)
+            }
+            (ColumnBuffer::Resources(list), _) => list.append_null(),
+        }
+    }
+
+    /// Takes back every row past the first `rows`.
+    pub fn truncate(&mut self, rows: usize) {
+        match self {
+            ColumnBuffer::Text(text) => text.truncate(rows),
+            ColumnBuffer::Bool { values, valid } => {
+                values.truncate(rows);
+                valid.truncate(rows);
+            }
+            ColumnBuffer::Timestamp { values, valid } => {
+                values.truncate(rows);
+                valid.truncate(rows);
+            }
+            // Appended last, after every other cell of the row succeeded.
+            ColumnBuffer::Resources(_) => {}
+        }
+    }
+
+    /// Whether this column's text should end the batch now.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        matches!(self, ColumnBuffer::Text(text) if text.values.len() >= TEXT_BYTES_PER_BATCH)
+    }
+
+    /// The batch's array; the buffer starts over, sized as this batch was.
+    pub fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuffer::Text(text) => {
+                let rows = text.offsets.len() - 1;
+                let next = TextBuffer::new(rows, text.values.len());
+                let mut done = std::mem::replace(text, next);
+                // SAFETY: `values` only ever grows by whole `&str`s, and `offsets`
+                // (starting at 0, never decreasing) mark where each one ends, so every
+                // value is UTF-8 between char boundaries.
+                Arc::new(unsafe {
+                    StringArray::new_unchecked(
+                        OffsetBuffer::new_unchecked(ScalarBuffer::from(done.offsets)),
+                        Buffer::from_vec(done.values),
+                        done.valid.finish(),
+                    )
+                })
+            }
+            ColumnBuffer::Bool { values, valid } => {
+                let rows = values.len();
+                let array = BooleanArray::new(values.finish(), valid.finish());
+                values.reserve(rows);
+                Arc::new(array)
+            }
+            ColumnBuffer::Timestamp { values, valid } => {
+                let rows = values.len();
+                let done = std::mem::replace(values, Vec::with_capacity(rows));
+                Arc::new(
+                    TimestampMicrosecondArray::new(ScalarBuffer::from(done), valid.finish())
+                        .with_timezone("UTC"),
+                )
+            }
+            ColumnBuffer::Resources(list) => Arc::new(list.finish()),
+        }
+    }
+}
+
+/// A `Utf8` column: offsets, the bytes, and which rows are valid.
+pub(crate) struct TextBuffer {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    valid: Validity,
+}
+
+impl TextBuffer {
+    fn new(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            values: Vec::with_capacity(bytes),
+            valid: Validity::new(rows),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, value: &str) {
+        self.values.extend_from_slice(value.as_bytes());
+        self.offsets.push(self.values.len() as i32);
+        self.valid.push(true);
+    }
+
+    #[inline]
+    fn push_null(&mut self) {
+        self.offsets.push(self.values.len() as i32);
+        self.valid.push(false);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        self.offsets.truncate(rows + 1);
+        self.values.truncate(self.offsets[rows] as usize);
+        self.valid.truncate(rows);
+    }
+}
+
+/// Which rows are valid, as a bitmap that is only handed to Arrow when a row is NULL.
+pub(crate) struct Validity {
+    bits: BooleanBufferBuilder,
+    nulls: usize,
+}
+
+impl Validity {
+    fn new(rows: usize) -> Self {
+        Self {
+            bits: BooleanBufferBuilder::new(rows),
+            nulls: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, valid: bool) {
+        self.bits.append(valid);
+        self.nulls += usize::from(!valid);
+    }
+
+    fn truncate(&mut self, rows: usize) {
+        if rows < self.bits.len() {
+            let taken_back = self.bits.len() - rows;
+            let valid_taken_back = (rows..self.bits.len())
+                .filter(|&i| self.bits.get_bit(i))
+                .count();
+            self.nulls -= taken_back - valid_taken_back;
+            self.bits.truncate(rows);
+        }
+    }
+
+    fn finish(&mut self) -> Option<NullBuffer> {
+        let rows = self.bits.len();
+        let bits = self.bits.finish();
+        self.bits.reserve(rows);
+        let nulls = std::mem::take(&mut self.nulls);
+        (nulls > 0).then(|| NullBuffer::new(bits))
+    }
+}
+
+fn append_resources(list: &mut ListBuilder<StructBuilder>, entries: Vec<ResourceEntry<'_>>) {
+    for entry in entries {
+        let item = list.values();
+        for (i, value) in entry.into_iter().enumerate() {
+            item.field_builder::<StringBuilder>(i)
+                .expect("resource fields are strings")
+                .append_option(value);
+        }
+        item.append(true);
+    }
+    list.append(true);
+}
