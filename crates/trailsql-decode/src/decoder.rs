@@ -111,6 +111,8 @@ pub struct CloudTrailDecoder {
     key_order: [Option<usize>; TOP_FIELDS.len() + 2],
     /// The last inflated file's buffer, kept for the next one.
     spare: Vec<u8>,
+    /// Room for the flat name of a `requestParameters` leaf, kept between records.
+    parameter_name: String,
     options: DecoderOptions,
     /// Conditions on top-level text values, by slot: checked as soon as the value is read.
     top_filters: Vec<(usize, Vec<String>)>,
@@ -216,6 +218,8 @@ struct RecordView<'a> {
     has_session_context: bool,
     /// `identity` was filled while reading the record.
     identity_walked: bool,
+    /// `request_parameters` was filled while reading the record.
+    parameters_walked: bool,
     tls: [Option<Raw<'a>>; TLS_LEAVES.len()],
     /// `(column position, value)` of the projected `requestparameters_*` leaves found:
     /// a handful at most, so a list, never a hash map allocated per record.
@@ -230,6 +234,7 @@ impl<'a> RecordView<'a> {
             identity: [None; IDENTITY_LEAVES.len()],
             has_session_context: false,
             identity_walked: false,
+            parameters_walked: false,
             tls: [None; TLS_LEAVES.len()],
             request_parameters: Vec::new(),
         }
@@ -306,7 +311,6 @@ impl CloudTrailDecoder {
                 }
                 Source::RequestParameter(_) => {
                     needs.request_parameters = true;
-                    needs.strict_top[request_parameters_slot()] = true;
                     request_parameter_columns.insert(spec.name.clone(), position);
                 }
                 Source::Top(key) => needs.strict_top[slot_of(key)] = true,
@@ -314,6 +318,8 @@ impl CloudTrailDecoder {
             }
         }
         needs.read_top = needs.strict_top;
+        // Only the leaves a `requestparameters_*` column reads are checked strictly.
+        needs.read_top[request_parameters_slot()] |= needs.request_parameters;
         if needs.identity {
             needs.read_top[USER_IDENTITY_SLOT] = true;
         }
@@ -391,6 +397,7 @@ impl CloudTrailDecoder {
             request_parameter_columns,
             key_order: [None; TOP_FIELDS.len() + 2],
             spare: Vec::new(),
+            parameter_name: String::new(),
             options,
             top_filters,
             filtered_top,
@@ -610,6 +617,28 @@ impl CloudTrailDecoder {
                         return Ok(None);
                     }
                 }
+                Some(i)
+                    if i == request_parameters_slot()
+                        && needs.request_parameters
+                        && view.top[i].is_none()
+                        && cursor.peek() == Some(b'{') =>
+                {
+                    let start = cursor.offset();
+                    let mut name = std::mem::take(&mut self.parameter_name);
+                    name.clear();
+                    name.push_str("requestparameters");
+                    let walked = self.stream_parameters(
+                        cursor,
+                        &mut name,
+                        0,
+                        needs.strict_top[i],
+                        &mut view,
+                    );
+                    self.parameter_name = name;
+                    walked?;
+                    view.top[i] = Some(cursor.raw_since(start));
+                    view.parameters_walked = true;
+                }
                 Some(i) if view.top[i].is_none() => {
                     let raw = cursor.read_value(needs.strict_top[i])?;
                     view.top[i] = Some(raw);
@@ -637,6 +666,49 @@ impl CloudTrailDecoder {
         }
         self.finish_view(&mut view);
         Ok(self.keeps(&view).then_some(view))
+    }
+
+    /// Walks a `requestParameters` object in place as [`flatten`] walks a parsed one:
+    /// `name` holds the flat name so far. Only the leaves a column reads are parsed
+    /// strictly (everything, when `strict`); branches no column reaches are skipped.
+    fn stream_parameters<'a>(
+        &self,
+        cursor: &mut Cursor<'a>,
+        name: &mut String,
+        depth: usize,
+        strict: bool,
+        view: &mut RecordView<'a>,
+    ) -> Result<(), SyntaxError> {
+        let prefix = name.len();
+        cursor.members(|cursor, key| {
+            name.truncate(prefix);
+            name.push('_');
+            name.push_str(&key);
+            name[prefix + 1..].make_ascii_lowercase();
+            if cursor.peek() == Some(b'{')
+                && depth + 1 < MAX_FLATTEN_DEPTH
+                && !cursor.at_empty_object()
+            {
+                if self.request_parameter_branches.contains(name.as_str()) {
+                    self.stream_parameters(cursor, name, depth + 1, strict, view)?;
+                } else {
+                    cursor.read_value(strict)?;
+                }
+                return Ok::<_, SyntaxError>(());
+            }
+            match self.request_parameter_columns.get(name.as_str()) {
+                Some(&position) if !view.request_parameters.iter().any(|(p, _)| *p == position) => {
+                    let raw = cursor.value()?;
+                    view.request_parameters.push((position, json::text(raw)));
+                }
+                _ => {
+                    cursor.read_value(strict)?;
+                }
+            }
+            Ok(())
+        })?;
+        name.truncate(prefix);
+        Ok(())
     }
 
     /// Whether the record meets every filter; a value a filter reads that is missing
@@ -721,6 +793,7 @@ impl CloudTrailDecoder {
             }
         }
         if self.needs.request_parameters
+            && !view.parameters_walked
             && let Some(params) = view.top[request_parameters_slot()].and_then(json::object)
         {
             let mut name = String::from("requestparameters");

@@ -159,6 +159,13 @@ impl<'a> Cursor<'a> {
         true
     }
 
+    /// Whether the object at the cursor (which must be at its `{`) is empty.
+    #[inline]
+    pub fn at_empty_object(&self) -> bool {
+        let bytes = self.bytes();
+        bytes.get(skip_ws_at(bytes, self.pos + 1)) == Some(&b'}')
+    }
+
     /// Between two members of an object (after a value): moves past its closing brace,
     /// checking what is skipped by its structure only.
     pub fn skip_object_rest(&mut self) -> Result<(), SyntaxError> {

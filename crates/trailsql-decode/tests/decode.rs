@@ -608,3 +608,30 @@ fn a_record_failing_in_a_later_column_is_taken_back_from_every_column() {
         assert_eq!(lengths, [1, usize::MAX, 0], "batch size {batch_size}");
     }
 }
+
+#[test]
+fn a_flattened_column_checks_the_leaf_it_reads_and_the_structure_around_it() {
+    let sibling_broken = br#"{"Records":[{"eventName":"A","requestParameters":{"z":[1 2],"a":"x"}},{"eventName":"B"}]}"#;
+    // The leaf is read in full; its sibling no column reads is checked by structure only.
+    assert_eq!(
+        decode_bytes(&["requestparameters_a"], sibling_broken).unwrap(),
+        2
+    );
+    let error = decode_bytes(&["requestparameters"], sibling_broken).unwrap_err();
+    assert!(
+        matches!(error.kind, DecodeErrorKind::Json { .. }),
+        "{error}"
+    );
+    // Both read: still strict everywhere.
+    let error = decode_bytes(
+        &["requestparameters", "requestparameters_a"],
+        sibling_broken,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error.kind, DecodeErrorKind::Json { .. }),
+        "{error}"
+    );
+    let cut = br#"{"Records":[{"eventName":"A","requestParameters":{"z":[1,2},"a":"x"}},{"eventName":"B"}]}"#;
+    assert!(decode_bytes(&["requestparameters_a"], cut).is_err());
+}
