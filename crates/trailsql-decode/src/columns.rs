@@ -39,11 +39,11 @@ impl ColumnBuffer {
             ColumnType::Text | ColumnType::Json => ColumnBuffer::Text(TextBuffer::new(rows, 0)),
             ColumnType::Bool => ColumnBuffer::Bool {
                 values: BooleanBufferBuilder::new(rows),
-                valid: Validity::new(rows),
+                valid: Validity::default(),
             },
             ColumnType::Timestamp => ColumnBuffer::Timestamp {
                 values: Vec::with_capacity(rows),
-                valid: Validity::new(rows),
+                valid: Validity::default(),
             },
             ColumnType::Resources => ColumnBuffer::Resources(ListBuilder::new(
                 StructBuilder::from_fields(resource_fields(), 0),
@@ -158,7 +158,7 @@ impl TextBuffer {
         Self {
             offsets,
             values: Vec::with_capacity(bytes),
-            valid: Validity::new(rows),
+            valid: Validity::default(),
         }
     }
 
@@ -182,43 +182,42 @@ impl TextBuffer {
     }
 }
 
-/// Which rows are valid, as a bitmap that is only handed to Arrow when a row is NULL.
+/// Which rows are valid: a count while every row is, a bitmap from the first NULL on
+/// (most columns of most batches have none).
+#[derive(Default)]
 pub(crate) struct Validity {
-    bits: BooleanBufferBuilder,
-    nulls: usize,
+    rows: usize,
+    bits: Option<BooleanBufferBuilder>,
 }
 
 impl Validity {
-    fn new(rows: usize) -> Self {
-        Self {
-            bits: BooleanBufferBuilder::new(rows),
-            nulls: 0,
-        }
-    }
-
     #[inline]
     fn push(&mut self, valid: bool) {
-        self.bits.append(valid);
-        self.nulls += usize::from(!valid);
+        match &mut self.bits {
+            Some(bits) => bits.append(valid),
+            None if valid => {}
+            None => {
+                let mut bits = BooleanBufferBuilder::new(self.rows.max(1024));
+                bits.append_n(self.rows, true);
+                bits.append(false);
+                self.bits = Some(bits);
+            }
+        }
+        self.rows += 1;
     }
 
     fn truncate(&mut self, rows: usize) {
-        if rows < self.bits.len() {
-            let taken_back = self.bits.len() - rows;
-            let valid_taken_back = (rows..self.bits.len())
-                .filter(|&i| self.bits.get_bit(i))
-                .count();
-            self.nulls -= taken_back - valid_taken_back;
-            self.bits.truncate(rows);
+        self.rows = self.rows.min(rows);
+        if let Some(bits) = &mut self.bits {
+            bits.truncate(rows);
         }
     }
 
     fn finish(&mut self) -> Option<NullBuffer> {
-        let rows = self.bits.len();
-        let bits = self.bits.finish();
-        self.bits.reserve(rows);
-        let nulls = std::mem::take(&mut self.nulls);
-        (nulls > 0).then(|| NullBuffer::new(bits))
+        self.rows = 0;
+        // A bitmap whose NULL rows were all taken back is all valid.
+        let bits = NullBuffer::new(self.bits.take()?.finish());
+        (bits.null_count() > 0).then_some(bits)
     }
 }
 

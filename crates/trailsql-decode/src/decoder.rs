@@ -307,7 +307,7 @@ impl CloudTrailDecoder {
                 Source::Derived(_) => needs.identity = true,
                 Source::Tls(_) => {
                     needs.tls = true;
-                    needs.strict_top[tls_slot()] = true;
+                    needs.strict_top[TLS_SLOT] = true;
                 }
                 Source::RequestParameter(_) => {
                     needs.request_parameters = true;
@@ -319,7 +319,7 @@ impl CloudTrailDecoder {
         }
         needs.read_top = needs.strict_top;
         // Only the leaves a `requestparameters_*` column reads are checked strictly.
-        needs.read_top[request_parameters_slot()] |= needs.request_parameters;
+        needs.read_top[REQUEST_PARAMETERS_SLOT] |= needs.request_parameters;
         if needs.identity {
             needs.read_top[USER_IDENTITY_SLOT] = true;
         }
@@ -443,14 +443,24 @@ impl CloudTrailDecoder {
         let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
             // `Ok(false)`: a filter rejected the record.
             let appended = match input {
-                RecordInput::Fields(fields) => match self.view(fields) {
-                    Some(view) => self.append_view(&place, &view).map(|()| true),
-                    None => Ok(false),
-                },
-                RecordInput::Stream(cursor) => match self.streamed_view(cursor)? {
-                    Some(view) => self.append_view(&place, &view).map(|()| true),
-                    None => Ok(false),
-                },
+                // The view is filled in place: moving it (a kilobyte) cost more than
+                // reading most records.
+                RecordInput::Fields(fields) => {
+                    let mut view = RecordView::empty();
+                    if self.view(fields, &mut view) {
+                        self.append_view(&place, &view).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                }
+                RecordInput::Stream(cursor) => {
+                    let mut view = RecordView::empty();
+                    if self.streamed_view(cursor, &mut view)? {
+                        self.append_view(&place, &view).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                }
                 RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
                     "Records[]",
                     "a JSON object",
@@ -563,13 +573,13 @@ impl CloudTrailDecoder {
     /// the leaves the query reads. Keys are first matched against the one that followed
     /// the previous key last time (producers keep their order); once every value the
     /// columns read is found, the rest of the record is skipped by its structure.
-    /// `None` when a filter rejects the record: the rest of it is then skipped by its
+    /// `false` when a filter rejects the record: the rest of it is then skipped by its
     /// structure.
     fn streamed_view<'a>(
         &mut self,
         cursor: &mut Cursor<'a>,
-    ) -> Result<Option<RecordView<'a>>, SyntaxError> {
-        let mut view = RecordView::empty();
+        view: &mut RecordView<'a>,
+    ) -> Result<bool, SyntaxError> {
         let needs = self.needs;
         // Counts down the values still to find.
         let mut wanted = if needs.strict_unmapped {
@@ -580,8 +590,8 @@ impl CloudTrailDecoder {
         let mut previous = RECORD_START;
         cursor.expect(b'{', "expected an object")?;
         if cursor.eat(b'}') {
-            self.finish_view(&mut view);
-            return Ok(self.keeps(&view).then_some(view));
+            self.finish_view(view);
+            return Ok(self.keeps(view));
         }
         loop {
             let (slot, key) = match self.key_order[previous] {
@@ -609,16 +619,16 @@ impl CloudTrailDecoder {
                 {
                     let start = cursor.offset();
                     let strict = needs.strict_top[USER_IDENTITY_SLOT];
-                    stream_leaves(&self.identity_tree, cursor, &mut view, true, strict)?;
+                    stream_leaves(&self.identity_tree, cursor, view, true, strict)?;
                     view.top[USER_IDENTITY_SLOT] = Some(cursor.raw_since(start));
                     view.identity_walked = true;
-                    if !self.identity_admits(&view) {
+                    if !self.identity_admits(view) {
                         cursor.skip_object_rest()?;
-                        return Ok(None);
+                        return Ok(false);
                     }
                 }
                 Some(i)
-                    if i == request_parameters_slot()
+                    if i == REQUEST_PARAMETERS_SLOT
                         && needs.request_parameters
                         && view.top[i].is_none()
                         && cursor.peek() == Some(b'{') =>
@@ -627,13 +637,8 @@ impl CloudTrailDecoder {
                     let mut name = std::mem::take(&mut self.parameter_name);
                     name.clear();
                     name.push_str("requestparameters");
-                    let walked = self.stream_parameters(
-                        cursor,
-                        &mut name,
-                        0,
-                        needs.strict_top[i],
-                        &mut view,
-                    );
+                    let walked =
+                        self.stream_parameters(cursor, &mut name, 0, needs.strict_top[i], view);
                     self.parameter_name = name;
                     walked?;
                     view.top[i] = Some(cursor.raw_since(start));
@@ -644,7 +649,7 @@ impl CloudTrailDecoder {
                     view.top[i] = Some(raw);
                     if self.filtered_top[i] && !self.top_admits(i, raw) {
                         cursor.skip_object_rest()?;
-                        return Ok(None);
+                        return Ok(false);
                     }
                 }
                 // Unknown keys and repeated keys are kept, never dropped.
@@ -664,8 +669,8 @@ impl CloudTrailDecoder {
             }
             return Err(cursor.end_or("expected `,` or `}`"));
         }
-        self.finish_view(&mut view);
-        Ok(self.keeps(&view).then_some(view))
+        self.finish_view(view);
+        Ok(self.keeps(view))
     }
 
     /// Walks a `requestParameters` object in place as [`flatten`] walks a parsed one:
@@ -750,9 +755,9 @@ impl CloudTrailDecoder {
         slot
     }
 
-    /// `None` when a filter rejects the record.
-    fn view<'a>(&mut self, fields: &ObjectFields<'a>) -> Option<RecordView<'a>> {
-        let mut view = RecordView::empty();
+    /// Sorts a record already split into members into `view`; `false` when a filter
+    /// rejects it.
+    fn view<'a>(&mut self, fields: &ObjectFields<'a>, view: &mut RecordView<'a>) -> bool {
         let mut previous = RECORD_START;
         for (key, raw) in &fields.0 {
             let slot = self.top_slot(previous, key);
@@ -763,8 +768,8 @@ impl CloudTrailDecoder {
                 _ => view.unmapped.push((key.clone(), *raw)),
             }
         }
-        self.finish_view(&mut view);
-        self.keeps(&view).then_some(view)
+        self.finish_view(view);
+        self.keeps(view)
     }
 
     /// Fills the nested parts of a view from the raw top-level values.
@@ -784,7 +789,7 @@ impl CloudTrailDecoder {
             );
         }
         if self.needs.tls
-            && let Some(tls) = view.top[tls_slot()].and_then(json::object)
+            && let Some(tls) = view.top[TLS_SLOT].and_then(json::object)
         {
             for (key, raw) in tls.0 {
                 if let Some(&i) = get_any_case(&self.tls_index, &key) {
@@ -794,7 +799,7 @@ impl CloudTrailDecoder {
         }
         if self.needs.request_parameters
             && !view.parameters_walked
-            && let Some(params) = view.top[request_parameters_slot()].and_then(json::object)
+            && let Some(params) = view.top[REQUEST_PARAMETERS_SLOT].and_then(json::object)
         {
             let mut name = String::from("requestparameters");
             let branches = &self.request_parameter_branches;
@@ -837,11 +842,24 @@ fn same_key(a: &str, b: &str) -> bool {
     json::same_bytes(a.as_bytes(), b.as_bytes())
 }
 
-fn slot_of(key: &str) -> usize {
-    TOP_FIELDS
-        .iter()
-        .position(|f| f.key == key)
-        .expect("known top-level field")
+/// The slot of a top-level key, at compile time for the constants below.
+const fn slot_of(key: &str) -> usize {
+    let mut slot = 0;
+    while slot < TOP_FIELDS.len() {
+        let candidate = TOP_FIELDS[slot].key.as_bytes();
+        let key = key.as_bytes();
+        if candidate.len() == key.len() {
+            let mut i = 0;
+            while i < key.len() && candidate[i] == key[i] {
+                i += 1;
+            }
+            if i == key.len() {
+                return slot;
+            }
+        }
+        slot += 1;
+    }
+    panic!("not a top-level field")
 }
 
 fn identity_slot(path: &[&str]) -> usize {
@@ -851,7 +869,9 @@ fn identity_slot(path: &[&str]) -> usize {
         .expect("known identity leaf")
 }
 
-const USER_IDENTITY_SLOT: usize = 1;
+const USER_IDENTITY_SLOT: usize = slot_of("userIdentity");
+const REQUEST_PARAMETERS_SLOT: usize = slot_of("requestParameters");
+const TLS_SLOT: usize = slot_of("tlsDetails");
 
 /// Each top-level key in its quotes, as [`Cursor::eat_key`] compares them.
 static QUOTED_TOP_KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
@@ -875,14 +895,6 @@ const DERIVED_IDENTITY_LEAVES: &[&[&str]] = &[
     &["sessionContext", "sessionIssuer", "arn"],
     &["onBehalfOf", "userId"],
 ];
-
-fn tls_slot() -> usize {
-    slot_of("tlsDetails")
-}
-
-fn request_parameters_slot() -> usize {
-    slot_of("requestParameters")
-}
 
 /// Walks an object in place, keeping the leaves `tree` names; `top` marks `userIdentity`
 /// itself, where a `sessionContext` object is noted. Other values are checked strictly

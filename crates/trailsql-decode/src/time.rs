@@ -57,9 +57,41 @@ fn parse_canonical(b: &[u8]) -> Option<i64> {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
-    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    let time = date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
-    Some(time.and_utc().timestamp_micros())
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let seconds =
+        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3_600 + minute * 60 + second);
+    Some(seconds * 1_000_000)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a valid proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`), without chrono's general date machinery.
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -81,6 +113,54 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp_micros(text), Some(T), "{text}");
         }
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono_on_every_day_and_edge_of_day() {
+        // Four centuries either side of the present (every leap-year rule), then the ends
+        // of the range four digits can write.
+        let mut day = NaiveDate::from_ymd_opt(1800, 1, 1).unwrap();
+        let last = NaiveDate::from_ymd_opt(2200, 12, 31).unwrap();
+        let mut checked = 0;
+        let days = std::iter::from_fn(|| {
+            (day <= last).then(|| {
+                let today = day;
+                day = day.succ_opt().unwrap();
+                today
+            })
+        })
+        .chain([
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+        ]);
+        for (i, day) in days.enumerate() {
+            let (h, m, s) = [(0, 0, 0), (23, 59, 59), (12, 30, 5)][i % 3];
+            let time = day.and_hms_opt(h, m, s).unwrap();
+            let text = time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            assert_eq!(
+                parse_canonical(text.as_bytes()),
+                Some(time.and_utc().timestamp_micros()),
+                "{text}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 146_464);
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2024-02-30T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-00-01T00:00:00Z",
+            "2024-01-00T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:60Z",
+            "2024-01-01T0a:00:00Z",
+        ] {
+            assert_eq!(parse_canonical(text.as_bytes()), None, "{text}");
+        }
+        assert!(parse_canonical(b"2000-02-29T00:00:00Z").is_some());
     }
 
     #[test]
