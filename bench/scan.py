@@ -113,7 +113,7 @@ def duckdb_rows(out):
 
 # Bumped when `trailsql generate` writes different bytes, so that old trails are remade:
 # 2 writes each record's keys in CloudTrail's order instead of sorted.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 def generate(binary, directory, size, shape):

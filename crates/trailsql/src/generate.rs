@@ -762,34 +762,71 @@ const RECORD_KEY_ORDER: &[&str] = &[
     "sessionCredentialFromConsole",
 ];
 
-/// `{"Records":[...]}` with each record's keys in [`RECORD_KEY_ORDER`] (others after
-/// them, sorted).
+/// The order of `userIdentity`'s keys (and `sessionIssuer`'s), as CloudTrail writes them:
+/// `type` first in 479 of 486 sampled corpus records.
+const IDENTITY_KEY_ORDER: &[&str] = &[
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "sessionContext",
+    "invokedBy",
+    "onBehalfOf",
+    "identityProvider",
+    "credentialId",
+];
+
+const SESSION_CONTEXT_KEY_ORDER: &[&str] = &[
+    "sessionIssuer",
+    "webIdFederationData",
+    "attributes",
+    "sourceIdentity",
+    "ec2RoleDelivery",
+];
+
+/// The order of the keys of an object under `key` inside an ordered object; empty for
+/// objects CloudTrail copies from requests and responses (written sorted).
+fn nested_key_order(key: &str) -> &'static [&'static str] {
+    match key {
+        "userIdentity" | "sessionIssuer" => IDENTITY_KEY_ORDER,
+        "sessionContext" => SESSION_CONTEXT_KEY_ORDER,
+        "attributes" => &["creationDate", "mfaAuthenticated"],
+        _ => &[],
+    }
+}
+
+/// Writes `value` with an object's keys in `order` (others after them, sorted), and its
+/// nested objects in theirs.
+fn write_ordered(out: &mut Vec<u8>, value: &Value, order: &[&str]) {
+    let Some(fields) = value.as_object().filter(|_| !order.is_empty()) else {
+        serde_json::to_writer(out, value).expect("generated JSON serialises");
+        return;
+    };
+    let known = order.iter().filter_map(|k| fields.get_key_value(*k));
+    let others = fields.iter().filter(|(k, _)| !order.contains(&k.as_str()));
+    out.push(b'{');
+    for (j, (key, value)) in known.chain(others).enumerate() {
+        if j > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("generated JSON serialises");
+        out.push(b':');
+        write_ordered(out, value, nested_key_order(key));
+    }
+    out.push(b'}');
+}
+
+/// `{"Records":[...]}` with each record's keys in [`RECORD_KEY_ORDER`] and its identity's
+/// in [`IDENTITY_KEY_ORDER`] (others after them, sorted).
 fn delivery_file(records: &[Value]) -> Vec<u8> {
     let mut out = b"{\"Records\":[".to_vec();
     for (i, record) in records.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let Some(fields) = record.as_object() else {
-            serde_json::to_writer(&mut out, record).expect("generated JSON serialises");
-            continue;
-        };
-        let known = RECORD_KEY_ORDER
-            .iter()
-            .filter_map(|k| fields.get_key_value(*k));
-        let others = fields
-            .iter()
-            .filter(|(k, _)| !RECORD_KEY_ORDER.contains(&k.as_str()));
-        out.push(b'{');
-        for (j, (key, value)) in known.chain(others).enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            serde_json::to_writer(&mut out, key).expect("generated JSON serialises");
-            out.push(b':');
-            serde_json::to_writer(&mut out, value).expect("generated JSON serialises");
-        }
-        out.push(b'}');
+        write_ordered(&mut out, record, RECORD_KEY_ORDER);
     }
     out.extend_from_slice(b"]}");
     out
@@ -992,6 +1029,50 @@ fn chrono_free_stamp(epoch_seconds: i64) -> (String, String, String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_and_identities_keep_cloudtrails_key_order() {
+        let file = records_file(7, 400, 1_704_067_200, 86_400);
+        let text = std::str::from_utf8(&file).unwrap();
+        // Keys in the order they appear in the text, per record.
+        let records: serde_json::Value = serde_json::from_slice(&file).unwrap();
+        let mut sessions = 0;
+        for (i, record) in records["Records"].as_array().unwrap().iter().enumerate() {
+            let event_id = record["eventID"].as_str().unwrap();
+            let start = text.find(event_id).unwrap();
+            let record_start = text[..start].rfind("{\"eventVersion\"").unwrap();
+            let body = &text[record_start..];
+            let end = body[1..]
+                .find("{\"eventVersion\"")
+                .map_or(body.len(), |e| e + 1);
+            let body = &body[..end];
+            let position = |key: &str| body.find(&format!("\"{key}\":"));
+            assert!(
+                position("eventVersion") < position("userIdentity"),
+                "record {i}"
+            );
+            assert!(position("eventName") < position("awsRegion"), "record {i}");
+            if record["userIdentity"].is_object() {
+                assert!(
+                    body.starts_with("{\"eventVersion\":")
+                        && body.contains(",\"userIdentity\":{\"type\":"),
+                    "record {i}: userIdentity must start with type: {}",
+                    &body[..200.min(body.len())]
+                );
+            }
+            if let Some(issuer) =
+                record["userIdentity"]["sessionContext"]["sessionIssuer"].as_object()
+            {
+                sessions += 1;
+                assert!(issuer.contains_key("type"));
+                assert!(
+                    body.contains("\"sessionContext\":{\"sessionIssuer\":{\"type\":"),
+                    "record {i}"
+                );
+            }
+        }
+        assert!(sessions > 0, "some identities carry a session issuer");
+    }
 
     #[test]
     fn iso_formats_known_times() {
