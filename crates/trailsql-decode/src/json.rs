@@ -483,27 +483,51 @@ fn string_end(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Byte equality for short strings, eight bytes at a time in registers: the
-/// general-purpose `memcmp` call costs more than the comparison here.
+/// Byte equality for short strings in a few register loads (the last one overlapping
+/// the one before): the general-purpose `memcmp` call costs more than the comparison here.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut a_chunks = a.chunks_exact(8);
-    let mut b_chunks = b.chunks_exact(8);
-    for (x, y) in (&mut a_chunks).zip(&mut b_chunks) {
-        if u64::from_ne_bytes(x.try_into().expect("8 bytes"))
-            != u64::from_ne_bytes(y.try_into().expect("8 bytes"))
-        {
-            return false;
+    let n = a.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => {
+            let mut at = 0;
+            while at + 8 < n {
+                if word(a, at) != word(b, at) {
+                    return false;
+                }
+                at += 8;
+            }
+            word(a, n - 8) == word(b, n - 8)
         }
     }
-    a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .fold(true, |same, (x, y)| same & (x == y))
+}
+
+/// Whether a string's contents hold a backslash (and so need unescaping): eight bytes at
+/// a time for the usual short values, `memchr` for long ones.
+#[inline]
+fn has_backslash(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    if bytes.len() > 64 {
+        return memchr::memchr(b'\\', bytes).is_some();
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ BACKSLASHES;
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().contains(&b'\\')
 }
 
 #[inline]
@@ -609,7 +633,7 @@ pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ()> {
         Kind::String => {
             let quoted = raw.get();
             let inner = &quoted[1..quoted.len() - 1];
-            if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+            if !has_backslash(inner.as_bytes()) {
                 Ok(Some(Cow::Borrowed(inner)))
             } else {
                 unescape(quoted).map(Some).ok_or(())
@@ -643,6 +667,32 @@ mod tests {
 
     fn skip(text: &str) -> Result<&str, SyntaxError> {
         Cursor::new(text).value().map(Raw::get)
+    }
+
+    #[test]
+    fn short_byte_comparisons_and_backslash_searches_agree_with_the_obvious_ones() {
+        let text: Vec<u8> = (0..200u32).map(|i| b"ab\\\"cdXYZ"[(i * 7 % 9) as usize]).collect();
+        for start in 0..40 {
+            for len in 0..120 {
+                let a = &text[start..start + len];
+                assert_eq!(has_backslash(a), a.contains(&b'\\'), "{start} {len}");
+                for other in [start, start + 9, start + 1] {
+                    let b = &text[other..other + len];
+                    assert_eq!(same_bytes(a, b), a == b, "{start} {other} {len}");
+                    let mut changed = a.to_vec();
+                    if let Some(last) = changed.last_mut() {
+                        *last ^= 1;
+                        assert!(!same_bytes(a, &changed));
+                    }
+                    if len > 0 {
+                        let mut changed = a.to_vec();
+                        changed[len / 2] ^= 1;
+                        assert!(!same_bytes(a, &changed), "{start} {len}");
+                    }
+                }
+                assert!(!same_bytes(a, &text[start..start + len + 1]));
+            }
+        }
     }
 
     #[test]
