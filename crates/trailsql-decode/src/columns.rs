@@ -84,6 +84,23 @@ impl ColumnBuffer {
         }
     }
 
+    /// Appends a text value (to a text column; elsewhere a NULL, as [`Self::append`]).
+    #[inline]
+    pub fn push_text(&mut self, value: &str) {
+        match self {
+            ColumnBuffer::Text(text) => text.push(value),
+            other => other.append(Cell::Null),
+        }
+    }
+
+    #[inline]
+    pub fn push_null(&mut self) {
+        match self {
+            ColumnBuffer::Text(text) => text.push_null(),
+            other => other.append(Cell::Null),
+        }
+    }
+
     /// Takes back every row past the first `rows`.
     pub fn truncate(&mut self, rows: usize) {
         match self {

@@ -551,14 +551,11 @@ impl CloudTrailDecoder {
             if Some(position) == self.append_last {
                 continue;
             }
-            match cell(&self.columns[position], position, view, place) {
-                Ok(cell) => self.columns[position].buffer.append(cell),
-                Err(error) => {
-                    for column in &mut self.columns[..position] {
-                        column.buffer.truncate(rows);
-                    }
-                    return Err(error);
+            if let Err(error) = append_cell(&mut self.columns[position], position, view, place) {
+                for column in &mut self.columns[..position] {
+                    column.buffer.truncate(rows);
                 }
+                return Err(error);
             }
         }
         if let Some((position, cell)) = last {
@@ -995,6 +992,48 @@ fn field_name(source: &Source) -> String {
         Source::RequestParameter(path) => format!("requestParameters.{}", path.join(".")),
         Source::Derived(_) | Source::Unmapped => String::new(),
     }
+}
+
+/// Converts and appends one cell. Text read straight from the record, the usual case, is
+/// written without a staging [`Cell`].
+#[inline]
+fn append_cell(
+    column: &mut ProjectedColumn,
+    position: usize,
+    view: &RecordView<'_>,
+    place: &FilePlace<'_>,
+) -> Result<(), FieldError> {
+    let raw = match &column.source {
+        Source::Top(_) => view.top[column.slot],
+        Source::Identity(_) => view.identity[column.slot],
+        Source::Tls(_) => view.tls[column.slot],
+        _ => {
+            let cell = cell(column, position, view, place)?;
+            column.buffer.append(cell);
+            return Ok(());
+        }
+    };
+    match raw {
+        None => column.buffer.push_null(),
+        Some(raw) if json::kind(raw) == Kind::Null => column.buffer.push_null(),
+        Some(raw) if column.column_type == ColumnType::Json => column.buffer.push_text(raw.get()),
+        Some(raw) if column.column_type == ColumnType::Text => match json::string(raw) {
+            Ok(Some(text)) => column.buffer.push_text(&text),
+            Ok(None) => column.buffer.push_null(),
+            Err(()) => {
+                return Err(FieldError::wrong_type(
+                    field_name(&column.source),
+                    "a string",
+                    raw.get(),
+                ));
+            }
+        },
+        Some(raw) => {
+            let cell = convert(raw, column.column_type, || field_name(&column.source))?;
+            column.buffer.append(cell);
+        }
+    }
+    Ok(())
 }
 
 fn cell<'a>(

@@ -671,7 +671,9 @@ mod tests {
 
     #[test]
     fn short_byte_comparisons_and_backslash_searches_agree_with_the_obvious_ones() {
-        let text: Vec<u8> = (0..200u32).map(|i| b"ab\\\"cdXYZ"[(i * 7 % 9) as usize]).collect();
+        let text: Vec<u8> = (0..200u32)
+            .map(|i| b"ab\\\"cdXYZ"[(i * 7 % 9) as usize])
+            .collect();
         for start in 0..40 {
             for len in 0..120 {
                 let a = &text[start..start + len];
