@@ -113,6 +113,8 @@ pub struct CloudTrailDecoder {
     spare: Vec<u8>,
     /// Room for the flat name of a `requestParameters` leaf, kept between records.
     parameter_name: String,
+    /// The lengths of the projected `requestparameters_*` names and their branches.
+    parameter_name_lengths: LengthSet,
     options: DecoderOptions,
     /// Conditions on top-level text values, by slot: checked as soon as the value is read.
     top_filters: Vec<(usize, Vec<String>)>,
@@ -376,6 +378,14 @@ impl CloudTrailDecoder {
             columns.iter().filter(|c| !c.buffer.can_take_back()).count() <= 1,
             "one resources column at most"
         );
+        // A branch's name is a column's up to one of its underscores.
+        let mut parameter_name_lengths = LengthSet::default();
+        for name in request_parameter_columns.keys() {
+            parameter_name_lengths.insert(name.len());
+            for (i, _) in name.match_indices('_') {
+                parameter_name_lengths.insert(i);
+            }
+        }
         Self {
             output,
             append_last,
@@ -398,6 +408,7 @@ impl CloudTrailDecoder {
             key_order: [None; TOP_FIELDS.len() + 2],
             spare: Vec::new(),
             parameter_name: String::new(),
+            parameter_name_lengths,
             options,
             top_filters,
             filtered_top,
@@ -683,6 +694,11 @@ impl CloudTrailDecoder {
     ) -> Result<(), SyntaxError> {
         let prefix = name.len();
         cursor.members(|cursor, key| {
+            // No column or branch has the name this key would give: nothing to look up.
+            if !self.parameter_name_lengths.contains(prefix + 1 + key.len()) {
+                cursor.read_value(strict)?;
+                return Ok::<_, SyntaxError>(());
+            }
             name.truncate(prefix);
             name.push('_');
             name.push_str(&key);
@@ -696,7 +712,7 @@ impl CloudTrailDecoder {
                 } else {
                     cursor.read_value(strict)?;
                 }
-                return Ok::<_, SyntaxError>(());
+                return Ok(());
             }
             match self.request_parameter_columns.get(name.as_str()) {
                 Some(&position) if !view.request_parameters.iter().any(|(p, _)| *p == position) => {
@@ -814,6 +830,23 @@ impl CloudTrailDecoder {
                 },
             );
         }
+    }
+}
+
+/// A set of lengths, exact below 256; longer ones are all taken to be in it.
+#[derive(Default)]
+struct LengthSet([u64; 4]);
+
+impl LengthSet {
+    fn insert(&mut self, length: usize) {
+        if length < 256 {
+            self.0[length / 64] |= 1 << (length % 64);
+        }
+    }
+
+    #[inline]
+    fn contains(&self, length: usize) -> bool {
+        length >= 256 || self.0[length / 64] >> (length % 64) & 1 == 1
     }
 }
 
