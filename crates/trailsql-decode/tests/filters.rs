@@ -177,6 +177,19 @@ fn a_value_of_the_wrong_kind_is_not_hidden_by_a_filter() {
 }
 
 #[test]
+fn a_nested_value_of_the_wrong_kind_is_not_hidden_either() {
+    let trail = br#"{"Records":[{"eventName":"A","userIdentity":{"type":"IAMUser","arn":5}}]}"#;
+    let error = decode(
+        &["eventname", "useridentity_arn"],
+        &[("useridentity_arn", &["x"])],
+        trail,
+        OnError::Fail,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("userIdentity.arn"), "{error}");
+}
+
+#[test]
 fn rejected_records_are_still_checked_for_structure() {
     // The first record is rejected by its name; what follows in it is skipped by its
     // structure, which still catches a bracket that never closes.
