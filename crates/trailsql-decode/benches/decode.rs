@@ -32,9 +32,9 @@ fn delivery_file(target_bytes: usize) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(record[..id_at].as_bytes());
+        out.extend_from_slice(&record.as_bytes()[..id_at]);
         out.extend_from_slice(format!("{i:08x}-0000-4000-8000-000000000000").as_bytes());
-        out.extend_from_slice(record[id_end..].as_bytes());
+        out.extend_from_slice(&record.as_bytes()[id_end..]);
         i += 1;
     }
     out.extend_from_slice(b"]}");
