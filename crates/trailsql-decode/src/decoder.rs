@@ -17,8 +17,8 @@ use crate::filter::TextFilter;
 use crate::inflate;
 use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 use crate::schema::{
-    CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, Source, TLS_LEAVES,
-    TOP_FIELDS,
+    CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, REQUEST_PARAMETERS_PREFIX,
+    Source, TLS_LEAVES, TOP_FIELDS,
 };
 use crate::time::parse_timestamp_micros;
 
@@ -452,32 +452,26 @@ impl CloudTrailDecoder {
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
         let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
+            // The view is filled in place: moving it (a kilobyte) cost more than reading
+            // most records.
+            let mut view = RecordView::empty();
             // `Ok(false)`: a filter rejected the record.
-            let appended = match input {
-                // The view is filled in place: moving it (a kilobyte) cost more than
-                // reading most records.
-                RecordInput::Fields(fields) => {
-                    let mut view = RecordView::empty();
-                    if self.view(fields, &mut view) {
-                        self.append_view(&place, &view).map(|()| true)
-                    } else {
-                        Ok(false)
-                    }
-                }
-                RecordInput::Stream(cursor) => {
-                    let mut view = RecordView::empty();
-                    if self.streamed_view(cursor, &mut view)? {
-                        self.append_view(&place, &view).map(|()| true)
-                    } else {
-                        Ok(false)
-                    }
-                }
+            let kept = match input {
+                RecordInput::Fields(fields) => Ok(self.view(fields, &mut view)),
+                RecordInput::Stream(cursor) => Ok(self.streamed_view(cursor, &mut view)?),
                 RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
                     "Records[]",
                     "a JSON object",
                     raw,
                 )),
             };
+            let appended = kept.and_then(|kept| {
+                if kept {
+                    self.append_view(&place, &view).map(|()| true)
+                } else {
+                    Ok(false)
+                }
+            });
             match appended {
                 Ok(true) => rows += 1,
                 Ok(false) => filtered += 1,
@@ -643,10 +637,7 @@ impl CloudTrailDecoder {
                 {
                     let start = cursor.offset();
                     let mut name = std::mem::take(&mut self.parameter_name);
-                    name.clear();
-                    name.push_str("requestparameters");
-                    let walked =
-                        self.stream_parameters(cursor, &mut name, 0, needs.strict_top[i], view);
+                    let walked = self.read_parameters(cursor, &mut name, needs.strict_top[i], view);
                     self.parameter_name = name;
                     walked?;
                     view.top[i] = Some(cursor.raw_since(start));
@@ -681,52 +672,40 @@ impl CloudTrailDecoder {
         Ok(self.keeps(view))
     }
 
-    /// Walks a `requestParameters` object in place as [`flatten`] walks a parsed one:
-    /// `name` holds the flat name so far. Only the leaves a column reads are parsed
-    /// strictly (everything, when `strict`); branches no column reaches are skipped.
-    fn stream_parameters<'a>(
+    /// Walks a `requestParameters` object in place for the flattened columns the query
+    /// reads: only their leaves are parsed strictly (everything, when `strict`), and
+    /// branches no column reaches are skipped. `name` is room for the flat names.
+    fn read_parameters<'a>(
         &self,
         cursor: &mut Cursor<'a>,
         name: &mut String,
-        depth: usize,
         strict: bool,
         view: &mut RecordView<'a>,
     ) -> Result<(), SyntaxError> {
-        let prefix = name.len();
-        cursor.members(|cursor, key| {
-            // No column or branch has the name this key would give: nothing to look up.
-            if !self.parameter_name_lengths.contains(prefix + 1 + key.len()) {
-                cursor.read_value(strict)?;
-                return Ok::<_, SyntaxError>(());
-            }
-            name.truncate(prefix);
-            name.push('_');
-            name.push_str(&key);
-            name[prefix + 1..].make_ascii_lowercase();
-            if cursor.peek() == Some(b'{')
-                && depth + 1 < MAX_FLATTEN_DEPTH
-                && !cursor.at_empty_object()
-            {
-                if self.request_parameter_branches.contains(name.as_str()) {
-                    self.stream_parameters(cursor, name, depth + 1, strict, view)?;
-                } else {
-                    cursor.read_value(strict)?;
+        name.clear();
+        name.push_str(REQUEST_PARAMETERS_PREFIX.trim_end_matches('_'));
+        flatten(
+            cursor,
+            name,
+            0,
+            strict,
+            &|length| self.parameter_name_lengths.contains(length),
+            &|branch| self.request_parameter_branches.contains(branch),
+            &mut |name, cursor| {
+                match self.request_parameter_columns.get(name) {
+                    Some(&position)
+                        if !view.request_parameters.iter().any(|(p, _)| *p == position) =>
+                    {
+                        let raw = cursor.value()?;
+                        view.request_parameters.push((position, json::text(raw)));
+                    }
+                    _ => {
+                        cursor.read_value(strict)?;
+                    }
                 }
-                return Ok(());
-            }
-            match self.request_parameter_columns.get(name.as_str()) {
-                Some(&position) if !view.request_parameters.iter().any(|(p, _)| *p == position) => {
-                    let raw = cursor.value()?;
-                    view.request_parameters.push((position, json::text(raw)));
-                }
-                _ => {
-                    cursor.read_value(strict)?;
-                }
-            }
-            Ok(())
-        })?;
-        name.truncate(prefix);
-        Ok(())
+                Ok(())
+            },
+        )
     }
 
     /// Whether the record meets every filter; a value a filter reads that is missing
@@ -812,22 +791,15 @@ impl CloudTrailDecoder {
         }
         if self.needs.request_parameters
             && !view.parameters_walked
-            && let Some(params) = view.top[REQUEST_PARAMETERS_SLOT].and_then(json::object)
+            && let Some(params) = view.top[REQUEST_PARAMETERS_SLOT]
+            && json::kind(params) == Kind::Object
         {
-            let mut name = String::from("requestparameters");
-            let branches = &self.request_parameter_branches;
-            flatten(
-                &params,
-                &mut name,
-                0,
-                &|branch| branches.contains(branch),
-                &mut |name, raw| {
-                    if let Some(&position) = self.request_parameter_columns.get(name)
-                        && !view.request_parameters.iter().any(|(p, _)| *p == position)
-                    {
-                        view.request_parameters.push((position, json::text(raw)));
-                    }
-                },
+            // Already checked when the record was split, so walking it cannot fail.
+            let _ = self.read_parameters(
+                &mut Cursor::new(params.get()),
+                &mut String::new(),
+                false,
+                view,
             );
         }
     }
@@ -981,40 +953,45 @@ fn walk_leaves<'a>(
 /// Deepest `requestParameters` nesting flattened into columns; deeper objects stay JSON.
 const MAX_FLATTEN_DEPTH: usize = 6;
 
-/// Calls `leaf` with the flat lower-case name and raw value of every leaf of `object`,
-/// where `name` holds the prefix (restored on return). Branches whose name `descend`
-/// rejects are neither parsed nor walked.
+/// Walks the object at the cursor as its leaves' flat names: for each member, `name`
+/// (which holds the prefix, and is restored on return) gets `_` and the lower-cased key.
+/// A non-empty object within [`MAX_FLATTEN_DEPTH`] is a branch, walked when `descend`
+/// takes its name; anything else is a leaf, whose value `leaf` must consume. Members
+/// whose name length `may_want` rejects are skipped without building the name; skipped
+/// values are checked strictly only when `strict`. Discovery and decoding both name
+/// columns through here, so they cannot disagree.
 pub(crate) fn flatten<'a>(
-    object: &ObjectFields<'a>,
+    cursor: &mut Cursor<'a>,
     name: &mut String,
     depth: usize,
-    descend: &dyn Fn(&str) -> bool,
-    leaf: &mut dyn FnMut(&str, Raw<'a>),
-) {
+    strict: bool,
+    may_want: &impl Fn(usize) -> bool,
+    descend: &impl Fn(&str) -> bool,
+    leaf: &mut impl FnMut(&str, &mut Cursor<'a>) -> Result<(), SyntaxError>,
+) -> Result<(), SyntaxError> {
     let prefix = name.len();
-    for (key, raw) in &object.0 {
+    cursor.members(|cursor, key| {
+        if !may_want(prefix + 1 + key.len()) {
+            cursor.read_value(strict)?;
+            return Ok::<_, SyntaxError>(());
+        }
         name.truncate(prefix);
         name.push('_');
-        name.push_str(key);
+        name.push_str(&key);
         name[prefix + 1..].make_ascii_lowercase();
-        if json::kind(*raw) == Kind::Object
-            && depth + 1 < MAX_FLATTEN_DEPTH
-            && !is_empty_object(*raw)
+        if cursor.peek() == Some(b'{') && depth + 1 < MAX_FLATTEN_DEPTH && !cursor.at_empty_object()
         {
-            if descend(name)
-                && let Some(child) = json::object(*raw)
-            {
-                flatten(&child, name, depth + 1, descend, leaf);
+            if descend(name) {
+                flatten(cursor, name, depth + 1, strict, may_want, descend, leaf)?;
+            } else {
+                cursor.read_value(strict)?;
             }
-            continue;
+            return Ok(());
         }
-        leaf(name, *raw);
-    }
+        leaf(name, cursor)
+    })?;
     name.truncate(prefix);
-}
-
-fn is_empty_object(raw: Raw<'_>) -> bool {
-    raw.get()[1..].trim_start().starts_with('}')
+    Ok(())
 }
 
 fn field_name(source: &Source) -> String {
@@ -1050,23 +1027,27 @@ fn append_cell(
         None => column.buffer.push_null(),
         Some(raw) if json::kind(raw) == Kind::Null => column.buffer.push_null(),
         Some(raw) if column.column_type == ColumnType::Json => column.buffer.push_text(raw.get()),
-        Some(raw) if column.column_type == ColumnType::Text => match json::string(raw) {
-            Ok(Some(text)) => column.buffer.push_text(&text),
-            Ok(None) => column.buffer.push_null(),
-            Err(()) => {
-                return Err(FieldError::wrong_type(
-                    field_name(&column.source),
-                    "a string",
-                    raw.get(),
-                ));
+        Some(raw) if column.column_type == ColumnType::Text => {
+            match text_value(raw, || field_name(&column.source))? {
+                Some(text) => column.buffer.push_text(&text),
+                None => column.buffer.push_null(),
             }
-        },
+        }
         Some(raw) => {
             let cell = convert(raw, column.column_type, || field_name(&column.source))?;
             column.buffer.append(cell);
         }
     }
     Ok(())
+}
+
+/// The value of a text column: a string's contents, `None` for null.
+#[inline]
+fn text_value<'a>(
+    raw: Raw<'a>,
+    field: impl Fn() -> String,
+) -> Result<Option<Cow<'a, str>>, FieldError> {
+    json::string(raw).map_err(|()| FieldError::wrong_type(field(), "a string", raw.get()))
 }
 
 fn cell<'a>(
@@ -1106,11 +1087,7 @@ fn convert<'a>(
     }
     match column_type {
         ColumnType::Json => Ok(Cell::Text(Cow::Borrowed(raw.get()))),
-        ColumnType::Text => match json::string(raw) {
-            Ok(Some(text)) => Ok(Cell::Text(text)),
-            Ok(None) => Ok(Cell::Null),
-            Err(()) => Err(FieldError::wrong_type(field(), "a string", raw.get())),
-        },
+        ColumnType::Text => Ok(text_value(raw, field)?.map_or(Cell::Null, Cell::Text)),
         ColumnType::Bool => match (json::kind(raw), raw.get()) {
             (Kind::Bool, "true") => Ok(Cell::Bool(true)),
             (Kind::Bool, _) => Ok(Cell::Bool(false)),

@@ -35,19 +35,31 @@ impl SchemaDiscovery {
     pub fn add_file(&mut self, file: &str, bytes: Vec<u8>) -> Result<u64, DecodeError> {
         let bytes = inflate::maybe_inflate(bytes, self.max_inflated_bytes)
             .map_err(|kind| DecodeError::in_file(file, kind))?;
-        let prefix = REQUEST_PARAMETERS_PREFIX.trim_end_matches('_');
+        let mut name = String::new();
         envelope::walk_records(file, &bytes, true, &mut |_, input| {
             let fields = input.into_fields()?;
             let params = fields
                 .0
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("requestParameters"))
-                .and_then(|(_, raw)| json::object(*raw));
+                .map(|(_, raw)| *raw)
+                .filter(|raw| json::kind(*raw) == json::Kind::Object);
             if let Some(params) = params {
-                let mut name = prefix.to_string();
-                flatten(&params, &mut name, 0, &|_| true, &mut |name, _| {
-                    self.note(name)
-                });
+                name.clear();
+                name.push_str(REQUEST_PARAMETERS_PREFIX.trim_end_matches('_'));
+                // Already checked when the record was split, so walking it cannot fail.
+                let _ = flatten(
+                    &mut json::Cursor::new(params.get()),
+                    &mut name,
+                    0,
+                    false,
+                    &|_| true,
+                    &|_| true,
+                    &mut |name, cursor| {
+                        self.note(name);
+                        cursor.skip_value().map(|_| ())
+                    },
+                );
             }
             Ok(())
         })?;

@@ -510,20 +510,29 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Eight copies of a byte, for searching a word at a time.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const QUOTES: u64 = ONES * b'"' as u64;
+const BACKSLASHES: u64 = ONES * b'\\' as u64;
+
+/// The high bit of each zero byte of `word` (and possibly of bytes above one; only the
+/// lowest set bit is exact, which is all the searches use).
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
 /// Whether a string's contents hold a backslash (and so need unescaping): eight bytes at
 /// a time for the usual short values, `memchr` for long ones.
 #[inline]
 fn has_backslash(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const BACKSLASHES: u64 = ONES * b'\\' as u64;
     if bytes.len() > 64 {
         return memchr::memchr(b'\\', bytes).is_some();
     }
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ BACKSLASHES;
-        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+        if zero_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ BACKSLASHES) != 0 {
             return true;
         }
     }
@@ -542,15 +551,10 @@ fn skip_ws_at(bytes: &[u8], mut pos: usize) -> usize {
 /// in a register beat setting up a vector search; long ones go to `memchr`.
 #[inline]
 fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const BACKSLASHES: u64 = ONES * b'\\' as u64;
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let mut offset = 0;
     while offset + 8 <= haystack.len() && offset < 64 {
         let word = u64::from_le_bytes(haystack[offset..offset + 8].try_into().expect("8 bytes"));
-        let found = has_zero(word ^ QUOTES) | has_zero(word ^ BACKSLASHES);
+        let found = zero_bytes(word ^ QUOTES) | zero_bytes(word ^ BACKSLASHES);
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }

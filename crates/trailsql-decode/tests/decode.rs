@@ -635,3 +635,35 @@ fn a_flattened_column_checks_the_leaf_it_reads_and_the_structure_around_it() {
     let cut = br#"{"Records":[{"eventName":"A","requestParameters":{"z":[1,2},"a":"x"}},{"eventName":"B"}]}"#;
     assert!(decode_bytes(&["requestparameters_a"], cut).is_err());
 }
+
+#[test]
+fn flattened_columns_are_the_same_in_every_envelope() {
+    let schema = CloudTrailSchema::new(&[
+        vec!["streamName".to_string()],
+        vec!["streamModeDetails".to_string(), "streamMode".to_string()],
+    ]);
+    let columns = [
+        "eventid",
+        "requestparameters_streamname",
+        "requestparameters_streammodedetails_streammode",
+    ];
+    for path in [
+        "tests/fixtures/shapes/records.json",
+        "tests/fixtures/shapes/events.ndjson",
+        "tests/fixtures/shapes/events-array.json",
+        "tests/fixtures/shapes/cloudwatch-logs.json",
+        "tests/fixtures/shapes/lookup-events.json",
+    ] {
+        let (batch, _) = decode_with(&schema, &columns, path, OnError::Fail).unwrap();
+        assert_eq!(
+            strings(&batch, "requestparameters_streamname")[0].as_deref(),
+            Some("orders"),
+            "{path}"
+        );
+        assert_eq!(
+            strings(&batch, "requestparameters_streammodedetails_streammode")[0].as_deref(),
+            Some("PROVISIONED"),
+            "{path}"
+        );
+    }
+}

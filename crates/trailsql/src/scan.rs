@@ -79,6 +79,16 @@ impl fmt::Display for Listing {
     }
 }
 
+/// A decoder filter as SQL: `column IN ('a', 'b')`.
+fn describe_filter(filter: &TextFilter, column: &str) -> String {
+    let values: Vec<String> = filter
+        .values
+        .iter()
+        .map(|v| format!("'{}'", v.replace('\'', "''")))
+        .collect();
+    format!("{column} IN ({})", values.join(", "))
+}
+
 fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {
     DataFusionError::External(Box::new(error))
 }
@@ -221,18 +231,7 @@ impl DisplayAs for CloudTrailScanExec {
                     let filters: Vec<String> = self
                         .decoder_filters
                         .iter()
-                        .map(|filter| {
-                            format!(
-                                "{} IN ({})",
-                                fields.field(filter.column).name(),
-                                filter
-                                    .values
-                                    .iter()
-                                    .map(|v| format!("'{}'", v.replace('\'', "''")))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        })
+                        .map(|filter| describe_filter(filter, fields.field(filter.column).name()))
                         .collect();
                     write!(f, ", decoder_filters=[{}]", filters.join(" AND "))?;
                 }
