@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 
+use crate::absence::AbsenceProbe;
 use crate::columns::ColumnBuffer;
 use crate::derive::IdentityView;
 use crate::envelope::RecordInput;
@@ -20,6 +21,7 @@ use crate::schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, REQUEST_PARAMETERS_PREFIX,
     Source, TLS_LEAVES, TOP_FIELDS,
 };
+use crate::structural;
 use crate::time::parse_timestamp_micros;
 
 /// What to do with input that cannot be decoded.
@@ -121,6 +123,9 @@ pub struct CloudTrailDecoder {
     filtered_top: [bool; TOP_FIELDS.len()],
     /// Conditions on `userIdentity` leaves, by identity slot: checked once it is walked.
     identity_filters: Vec<(usize, Vec<String>)>,
+    /// Ends records early that can only lack what is left to find; `None` when
+    /// `unmapped` needs every key anyway.
+    absence: Option<AbsenceProbe<{ TOP_FIELDS.len() }>>,
 }
 
 struct ProjectedColumn {
@@ -413,6 +418,12 @@ impl CloudTrailDecoder {
             top_filters,
             filtered_top,
             identity_filters,
+            absence: (!needs.strict_unmapped && needs.top_reads() > 0).then(|| {
+                AbsenceProbe::new(
+                    std::array::from_fn(|slot| TOP_FIELDS[slot].key),
+                    needs.read_top,
+                )
+            }),
         }
     }
 
@@ -589,6 +600,12 @@ impl CloudTrailDecoder {
         } else {
             self.top_reads
         };
+        // Counts down the values still to find that most records have; at zero, the
+        // rest of the record may be searched for the others instead of walked.
+        let mut common_wanted = self
+            .absence
+            .as_ref()
+            .map_or(usize::MAX, AbsenceProbe::common_reads);
         let mut previous = RECORD_START;
         cursor.expect(b'{', "expected an object")?;
         if cursor.eat(b'}') {
@@ -612,6 +629,10 @@ impl CloudTrailDecoder {
                 && view.top[i].is_none()
             {
                 wanted -= 1;
+                if let Some(absence) = &mut self.absence {
+                    absence.found(i);
+                    common_wanted -= usize::from(!absence.is_rare(i));
+                }
             }
             match slot {
                 Some(USER_IDENTITY_SLOT)
@@ -660,6 +681,14 @@ impl CloudTrailDecoder {
                 cursor.skip_object_rest()?;
                 break;
             }
+            if common_wanted == 0 {
+                // Searched once per record: if the search cannot rule the keys out, the
+                // walk goes on.
+                common_wanted = usize::MAX;
+                if self.rest_lacks_the_rest(cursor, view) {
+                    break;
+                }
+            }
             if cursor.eat(b',') {
                 continue;
             }
@@ -668,8 +697,31 @@ impl CloudTrailDecoder {
             }
             return Err(cursor.end_or("expected `,` or `}`"));
         }
+        if let Some(absence) = &mut self.absence {
+            absence.record_done();
+        }
         self.finish_view(view);
         Ok(self.keeps(view))
+    }
+
+    /// Whether the rest of the record under `cursor` (between two of its members)
+    /// certainly holds none of the keys still wanted; if so, the cursor moves past it.
+    /// Broken structure is left for the walk to report.
+    fn rest_lacks_the_rest(&mut self, cursor: &mut Cursor<'_>, view: &RecordView<'_>) -> bool {
+        let Some(absence) = &mut self.absence else {
+            return false;
+        };
+        let start = cursor.offset();
+        let Ok(end) = structural::object_rest_end(cursor.text().as_bytes(), start) else {
+            return false;
+        };
+        let missing = (0..TOP_FIELDS.len())
+            .filter(|&slot| self.needs.read_top[slot] && view.top[slot].is_none());
+        let lacks = absence.lacks(&cursor.text().as_bytes()[start..end], missing);
+        if lacks {
+            cursor.move_to(end);
+        }
+        lacks
     }
 
     /// Walks a `requestParameters` object in place for the flattened columns the query

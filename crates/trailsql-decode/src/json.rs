@@ -88,6 +88,17 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// The whole text the cursor walks.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// Moves forward to `pos`, the end of values found some other way.
+    pub fn move_to(&mut self, pos: usize) {
+        debug_assert!(pos >= self.pos && pos <= self.text.len());
+        self.pos = pos;
+    }
+
     /// The text from `start` to the cursor, which must span whole values.
     pub fn raw_since(&self, start: usize) -> Raw<'a> {
         Raw(&self.text[start..self.pos])

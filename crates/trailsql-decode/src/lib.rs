@@ -6,6 +6,7 @@
 //! inflates gzip by magic bytes, and decodes only the projected columns of the
 //! [`CloudTrailSchema`] into record batches.
 
+mod absence;
 mod columns;
 mod decoder;
 mod derive;

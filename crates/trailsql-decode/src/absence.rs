@@ -1,0 +1,175 @@
+//! Proving that a record lacks a key without walking its members.
+//!
+//! Queries often read a key most records lack (`errorCode` is absent from about 95% of
+//! events). Knowing it is absent otherwise means reading every remaining key of every
+//! record. Once a record has given every value the query reads that records usually
+//! have, the rest of the record is found by its structure alone and searched once for
+//! the rare keys still missing. When none of them can be there, the record is done.
+//!
+//! The search over-approximates, so it can only send a record back to the member-by-member
+//! walk, never lose a key: keys match in any ASCII case, so the rest is searched with
+//! every byte's `0x20` bit set (which lowers `A`-`Z` and keeps `"`), for the lowered key
+//! in its quotes; and a key spelled with `\u` escapes is ruled out by finding no `\u`
+//! (lowered: `|u`) at all. A key found anywhere, even in a value or a nested object,
+//! means the walk goes on.
+
+use memchr::memmem::Finder;
+
+/// Keys found in fewer than one record in this many are searched for, not walked to.
+const RARE_BELOW_ONE_IN: u32 = 8;
+/// Records between recomputing which keys are rare.
+const RECOUNT_EVERY: u32 = 256;
+/// Counts are halved past this many records, so a trail whose mix changes is followed.
+const HALVE_AT: u32 = 1 << 16;
+
+pub(crate) struct AbsenceProbe<const N: usize> {
+    /// The top-level slots the query reads.
+    reads: [bool; N],
+    /// Per slot, the records (of `records`) that had it.
+    seen: [u32; N],
+    records: u32,
+    rare: [bool; N],
+    /// How many read slots are not rare.
+    common_reads: usize,
+    /// Per read slot, its key lowered and quoted.
+    needles: Vec<Option<Finder<'static>>>,
+    escape: Finder<'static>,
+    lowered: Vec<u8>,
+}
+
+impl<const N: usize> AbsenceProbe<N> {
+    /// `keys` are the slots' keys; `reads` the slots whose values the query reads.
+    pub(crate) fn new(keys: [&str; N], reads: [bool; N]) -> Self {
+        let needles = keys
+            .iter()
+            .zip(reads)
+            .map(|(key, read)| {
+                read.then(|| {
+                    Finder::new(format!("\"{}\"", key.to_ascii_lowercase()).as_bytes()).into_owned()
+                })
+            })
+            .collect();
+        Self {
+            reads,
+            seen: [0; N],
+            records: 0,
+            rare: [false; N],
+            common_reads: reads.iter().filter(|&&read| read).count(),
+            needles,
+            escape: Finder::new(b"|u").into_owned(),
+            lowered: Vec::new(),
+        }
+    }
+
+    /// Read slots not rare: when a record has given that many of them, only rare ones
+    /// can be missing.
+    pub(crate) fn common_reads(&self) -> usize {
+        self.common_reads
+    }
+
+    pub(crate) fn is_rare(&self, slot: usize) -> bool {
+        self.rare[slot]
+    }
+
+    /// A record had the read slot `slot`.
+    #[inline]
+    pub(crate) fn found(&mut self, slot: usize) {
+        self.seen[slot] += 1;
+    }
+
+    /// A record has been read to its end (or shown to lack what it lacks).
+    #[inline]
+    pub(crate) fn record_done(&mut self) {
+        self.records += 1;
+        if self.records.is_multiple_of(RECOUNT_EVERY) {
+            self.recount();
+        }
+    }
+
+    fn recount(&mut self) {
+        for slot in 0..N {
+            self.rare[slot] =
+                self.reads[slot] && self.seen[slot] * RARE_BELOW_ONE_IN < self.records;
+        }
+        self.common_reads = (0..N).filter(|&s| self.reads[s] && !self.rare[s]).count();
+        if self.records >= HALVE_AT {
+            self.records /= 2;
+            self.seen.iter_mut().for_each(|seen| *seen /= 2);
+        }
+    }
+
+    /// Whether `rest` (the remaining members of a record, as bytes) certainly holds
+    /// none of the `missing` slots' keys.
+    pub(crate) fn lacks(&mut self, rest: &[u8], missing: impl Iterator<Item = usize>) -> bool {
+        self.lowered.clear();
+        self.lowered.extend(rest.iter().map(|&byte| byte | 0x20));
+        if self.escape.find(&self.lowered).is_some() {
+            return false;
+        }
+        for slot in missing {
+            if let Some(needle) = &self.needles[slot]
+                && needle.find(&self.lowered).is_some()
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn probe() -> AbsenceProbe<3> {
+        AbsenceProbe::new(["eventName", "errorCode", "readOnly"], [true, true, false])
+    }
+
+    fn lacks_error_code(rest: &str) -> bool {
+        probe().lacks(rest.as_bytes(), [1].into_iter())
+    }
+
+    #[test]
+    fn a_key_in_any_case_or_escaped_is_never_ruled_out() {
+        assert!(lacks_error_code(
+            r#","readOnly":true,"eventType":"AwsApiCall"}"#
+        ));
+        for present in [
+            r#","errorCode":"AccessDenied"}"#,
+            r#","ERRORCODE":"AccessDenied"}"#,
+            r#", "ErrorCode" : "x"}"#,
+            r#","error\u0043ode":"x"}"#,
+            r#","\u0065rrorCode":"x"}"#,
+        ] {
+            assert!(!lacks_error_code(present), "{present}");
+        }
+    }
+
+    #[test]
+    fn the_key_anywhere_sends_the_record_back_to_the_walk() {
+        // Over-approximation: as a value, or nested, it still counts as maybe present.
+        assert!(!lacks_error_code(r#","x":"errorCode"}"#));
+        assert!(!lacks_error_code(r#","x":{"errorCode":1}}"#));
+        // Any `\u`, even one that spells no key, is enough.
+        assert!(!lacks_error_code(r#","x":"caf\u00e9"}"#));
+        // A prefix or a longer key is not the key.
+        assert!(lacks_error_code(r#","errorCodes":1,"xerrorCode":2}"#));
+    }
+
+    #[test]
+    fn slots_found_in_few_records_become_rare() {
+        let mut probe = probe();
+        assert_eq!(probe.common_reads(), 2);
+        for record in 0..RECOUNT_EVERY {
+            probe.found(0);
+            if record % 16 == 0 {
+                probe.found(1);
+            }
+            probe.record_done();
+        }
+        assert!(!probe.is_rare(0));
+        assert!(probe.is_rare(1));
+        assert!(!probe.is_rare(2), "slots not read are never searched for");
+        assert_eq!(probe.common_reads(), 1);
+    }
+}

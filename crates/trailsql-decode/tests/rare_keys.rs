@@ -1,0 +1,92 @@
+//! A key most records lack (`errorCode`) is searched for in the rest of a record rather
+//! than walked to, once the decoder has seen that it is rare. The search may send a
+//! record back to the walk but must never miss a key: these trails put the key where the
+//! search has to be careful, long after the decoder has learnt that it is rare.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions};
+
+const RECORDS: usize = 3_000;
+
+/// The record at `i`, and the `errorCode` it holds. One in 50 has the key, spelled in
+/// turn as CloudTrail writes it, in capitals, with a `\u` escape, and last in the record;
+/// others hold the key's name as a value, in a nested object, or `\u` escapes elsewhere.
+fn record(i: usize) -> (String, Option<String>) {
+    let head = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/u{i}"}},"eventTime":"2024-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"E{i}","awsRegion":"us-east-1""#
+    );
+    let tail = r#""requestID":"r","eventID":"e","readOnly":true,"eventType":"AwsApiCall""#;
+    let (text, code) = match (i % 50, i / 50 % 4) {
+        (7, 0) => (
+            format!(r#"{head},"errorCode":"A{i}",{tail}}}"#),
+            Some(format!("A{i}")),
+        ),
+        (7, 1) => (
+            format!(r#"{head},{tail},"ERRORCODE":"B{i}"}}"#),
+            Some(format!("B{i}")),
+        ),
+        (7, 2) => (
+            format!(r#"{head},{tail},"error\u0043ode":"C{i}"}}"#),
+            Some(format!("C{i}")),
+        ),
+        (7, _) => (
+            format!(r#"{head},{tail}, "errorCode" : "D{i}" }}"#),
+            Some(format!("D{i}")),
+        ),
+        (13, _) => (format!(r#"{head},"note":"errorCode",{tail}}}"#), None),
+        (17, _) => (
+            format!(r#"{head},"responseElements":{{"errorCode":"x"}},{tail}}}"#),
+            None,
+        ),
+        (23, _) => (format!(r#"{head},"userAgent":"caf\u00e9",{tail}}}"#), None),
+        _ => (format!("{head},{tail}}}"), None),
+    };
+    (text, code)
+}
+
+fn decode(schema: &CloudTrailSchema, columns: Option<&[usize]>, file: &[u8]) -> Vec<RecordBatch> {
+    let mut decoder = CloudTrailDecoder::new(schema, columns, DecoderOptions::default());
+    let mut batches = Vec::new();
+    decoder
+        .decode_file("rare.json", file.to_vec(), &mut |batch| batches.push(batch))
+        .unwrap();
+    batches.extend(decoder.flush());
+    batches
+}
+
+fn texts(batches: &[RecordBatch], column: usize) -> Vec<Option<String>> {
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let column = batch.column(column).as_string::<i32>().clone();
+            (0..column.len()).map(move |i| column.is_valid(i).then(|| column.value(i).to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_rare_key_is_never_missed_however_it_is_written() {
+    let (records, expected): (Vec<String>, Vec<Option<String>>) = (0..RECORDS).map(record).unzip();
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(",\n"));
+    let schema = CloudTrailSchema::default();
+    let eventname = schema.index_of("eventname").unwrap();
+    let errorcode = schema.index_of("errorcode").unwrap();
+    let arn = schema.index_of("useridentity_arn").unwrap();
+
+    for projection in [
+        vec![errorcode],
+        vec![eventname, errorcode],
+        vec![arn, errorcode, eventname],
+    ] {
+        let batches = decode(&schema, Some(&projection), file.as_bytes());
+        let position = projection.iter().position(|&c| c == errorcode).unwrap();
+        assert_eq!(texts(&batches, position), expected, "{projection:?}");
+    }
+    let every_column = decode(&schema, None, file.as_bytes());
+    assert_eq!(texts(&every_column, errorcode), expected);
+    assert_eq!(
+        expected.iter().filter(|code| code.is_some()).count(),
+        RECORDS / 50
+    );
+}
