@@ -2,14 +2,14 @@
 //! given paths into the named columns and drop the batches. For profiling the scan
 //! without DataFusion's planning and aggregation around it.
 //!
-//! `cargo run --release -p trailsql-decode --example decode_trail -- DIR... --columns a,b [--filter column=value] [--threads N]`
+//! `cargo run --release -p trailsql-decode --example decode_trail -- DIR... --columns a,b [--filter column=value|column=prefix*|column!=] [--threads N]`
 //!
 //! `requestparameters_x_y` columns are added to the schema as the query names them.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, TextFilter};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, TextFilter, TextTest};
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,10 +47,17 @@ fn main() {
     let filters: Vec<TextFilter> = filter
         .iter()
         .map(|f| {
+            // `column=value`, `column=prefix*` or `column!=`(not NULL).
             let (column, value) = f.split_once('=').expect("--filter column=value");
+            let test = match (column.strip_suffix('!'), value.strip_suffix('*')) {
+                (Some(_), _) => TextTest::NotNull,
+                (None, Some(prefix)) => TextTest::StartsWith(prefix.to_string()),
+                (None, None) => TextTest::OneOf(vec![value.to_string()]),
+            };
+            let column = column.trim_end_matches('!');
             TextFilter {
                 column: schema.index_of(column).expect("filter column"),
-                values: vec![value.to_string()],
+                test,
             }
         })
         .collect();

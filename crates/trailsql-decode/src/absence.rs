@@ -30,9 +30,13 @@ const HALVE_AT: u32 = 1 << 16;
 pub(crate) struct AbsenceProbe<const N: usize> {
     /// The top-level slots the query reads.
     reads: [bool; N],
-    /// Per slot, the records (of `records`) that had it.
+    /// Per slot, the records that had it, of the records where it was looked for:
+    /// every record read to its end, and those shown to lack it and read no further.
     seen: [u32; N],
     records: u32,
+    lacking: [u32; N],
+    /// Records counted since the last recount.
+    since_recount: u32,
     rare: [bool; N],
     /// How many read slots are not rare.
     common_reads: usize,
@@ -58,6 +62,8 @@ impl<const N: usize> AbsenceProbe<N> {
             reads,
             seen: [0; N],
             records: 0,
+            lacking: [0; N],
+            since_recount: 0,
             rare: [false; N],
             common_reads: reads.iter().filter(|&&read| read).count(),
             needles,
@@ -82,23 +88,42 @@ impl<const N: usize> AbsenceProbe<N> {
         self.seen[slot] += 1;
     }
 
-    /// A record has been read to its end (or shown to lack what it lacks).
+    /// A record has been read to its end (or shown to lack what it lacks): every read
+    /// slot was looked for.
     #[inline]
     pub(crate) fn record_done(&mut self) {
         self.records += 1;
-        if self.records.is_multiple_of(RECOUNT_EVERY) {
+        self.counted();
+    }
+
+    /// A record was shown to lack `slot`, and read no further.
+    pub(crate) fn slot_lacking(&mut self, slot: usize) {
+        self.lacking[slot] += 1;
+        self.counted();
+    }
+
+    #[inline]
+    fn counted(&mut self) {
+        self.since_recount += 1;
+        if self.since_recount == RECOUNT_EVERY {
+            self.since_recount = 0;
             self.recount();
         }
     }
 
     fn recount(&mut self) {
+        let mut halve = false;
         for slot in 0..N {
-            self.rare[slot] =
-                self.reads[slot] && self.seen[slot] * RARE_BELOW_ONE_IN < self.records;
+            let looked = self.records + self.lacking[slot];
+            self.rare[slot] = self.reads[slot]
+                && looked >= RECOUNT_EVERY
+                && self.seen[slot] * RARE_BELOW_ONE_IN < looked;
+            halve |= looked >= HALVE_AT;
         }
         self.common_reads = (0..N).filter(|&s| self.reads[s] && !self.rare[s]).count();
-        if self.records >= HALVE_AT {
+        if halve {
             self.records /= 2;
+            self.lacking.iter_mut().for_each(|lacking| *lacking /= 2);
             self.seen.iter_mut().for_each(|seen| *seen /= 2);
         }
     }

@@ -14,7 +14,7 @@ use crate::envelope::RecordInput;
 use crate::envelope::{self, FileSummary};
 use crate::error::{DecodeError, FieldError};
 use crate::fast_hash::{FastMap, FastSet, get_any_case};
-use crate::filter::TextFilter;
+use crate::filter::{TextFilter, TextTest};
 use crate::inflate;
 use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 use crate::schema::{
@@ -119,10 +119,10 @@ pub struct CloudTrailDecoder {
     parameter_name_lengths: LengthSet,
     options: DecoderOptions,
     /// Conditions on top-level text values, by slot: checked as soon as the value is read.
-    top_filters: Vec<(usize, Vec<String>)>,
+    top_filters: Vec<(usize, TextTest)>,
     filtered_top: [bool; TOP_FIELDS.len()],
     /// Conditions on `userIdentity` leaves, by identity slot: checked once it is walked.
-    identity_filters: Vec<(usize, Vec<String>)>,
+    identity_filters: Vec<(usize, TextTest)>,
     /// Ends records early that can only lack what is left to find; `None` when
     /// `unmapped` needs every key anyway.
     absence: Option<AbsenceProbe<{ TOP_FIELDS.len() }>>,
@@ -273,27 +273,27 @@ impl CloudTrailDecoder {
         let output = Arc::new(Schema::new(
             specs.iter().map(|c| c.field()).collect::<Vec<_>>(),
         ));
-        let filters: Vec<(&ColumnSpec, &[String])> = filters
+        let filters: Vec<(&ColumnSpec, &TextTest)> = filters
             .iter()
             .filter(|filter| filter.applies_to(schema))
-            .map(|filter| (&schema.columns()[filter.column], &filter.values[..]))
+            .map(|filter| (&schema.columns()[filter.column], &filter.test))
             .collect();
         let mut top_filters = Vec::new();
         let mut filtered_top = [false; TOP_FIELDS.len()];
         let mut identity_filters = Vec::new();
         let mut needs = Needs::default();
-        for (spec, values) in &filters {
+        for (spec, test) in &filters {
             needs.fields = true;
             match spec.source {
                 Source::Top(key) => {
                     let slot = slot_of(key);
                     needs.strict_top[slot] = true;
                     filtered_top[slot] = true;
-                    top_filters.push((slot, values.to_vec()));
+                    top_filters.push((slot, (*test).clone()));
                 }
                 Source::Identity(path) => {
                     needs.identity = true;
-                    identity_filters.push((identity_slot(path), values.to_vec()));
+                    identity_filters.push((identity_slot(path), (*test).clone()));
                 }
                 _ => unreachable!("TextFilter::applies_to admits these sources only"),
             }
@@ -612,6 +612,9 @@ impl CloudTrailDecoder {
             self.finish_view(view);
             return Ok(self.keeps(view));
         }
+        if !self.top_filters.is_empty() && self.lacks_a_filtered_key(cursor) {
+            return Ok(false);
+        }
         loop {
             let (slot, key) = match self.key_order[previous] {
                 Some(slot) if cursor.eat_key(QUOTED_TOP_KEYS[slot].as_bytes()) => {
@@ -704,6 +707,31 @@ impl CloudTrailDecoder {
         Ok(self.keeps(view))
     }
 
+    /// Whether the record under `cursor` (just inside it) certainly lacks a rare key a
+    /// filter needs (every filter rejects a missing value); if so, the cursor moves past
+    /// it.
+    #[inline(never)]
+    fn lacks_a_filtered_key(&mut self, cursor: &mut Cursor<'_>) -> bool {
+        let Some(absence) = &mut self.absence else {
+            return false;
+        };
+        for &(slot, _) in &self.top_filters {
+            if !absence.is_rare(slot) {
+                continue;
+            }
+            let start = cursor.offset();
+            let Ok(end) = structural::object_rest_end(cursor.text().as_bytes(), start) else {
+                return false;
+            };
+            if absence.lacks(&cursor.text().as_bytes()[start..end], [slot].into_iter()) {
+                absence.slot_lacking(slot);
+                cursor.move_to(end);
+                return true;
+            }
+        }
+        false
+    }
+
     /// Whether the rest of the record under `cursor` (between two of its members)
     /// certainly holds none of the keys still wanted; if so, the cursor moves past it.
     /// Broken structure is left for the walk to report.
@@ -765,7 +793,7 @@ impl CloudTrailDecoder {
     fn keeps(&self, view: &RecordView<'_>) -> bool {
         self.top_filters
             .iter()
-            .all(|(slot, values)| admits(values, view.top[*slot]))
+            .all(|(slot, test)| admits(test, view.top[*slot]))
             && self.identity_admits(view)
     }
 
@@ -774,13 +802,13 @@ impl CloudTrailDecoder {
         self.top_filters
             .iter()
             .filter(|(s, _)| *s == slot)
-            .all(|(_, values)| admits(values, Some(raw)))
+            .all(|(_, test)| admits(test, Some(raw)))
     }
 
     fn identity_admits(&self, view: &RecordView<'_>) -> bool {
         self.identity_filters
             .iter()
-            .all(|(slot, values)| admits(values, view.identity[*slot]))
+            .all(|(slot, test)| admits(test, view.identity[*slot]))
     }
 
     /// The slot of `key`, which follows a key of slot `previous` ([`RECORD_START`] first,
@@ -874,17 +902,18 @@ impl LengthSet {
     }
 }
 
-/// Whether a value passes a filter on a text column. A string must be one of `values`;
-/// a missing value or `null` is a NULL cell, which `=` and `IN` never keep. Any other
-/// kind is kept, so that converting it fails as it would without the filter.
-fn admits(values: &[String], raw: Option<Raw<'_>>) -> bool {
+/// Whether a value passes a filter on a text column. A string must pass `test`; a
+/// missing value or `null` is a NULL cell, which no test keeps. Any other kind is kept,
+/// so that converting it fails as it would without the filter.
+fn admits(test: &TextTest, raw: Option<Raw<'_>>) -> bool {
     let Some(raw) = raw else {
         return false;
     };
     match json::kind(raw) {
         Kind::Null => false,
+        Kind::String if *test == TextTest::NotNull => true,
         Kind::String => match json::string(raw) {
-            Ok(Some(text)) => values.iter().any(|v| *v == text),
+            Ok(Some(text)) => test.admits(&text),
             _ => true,
         },
         _ => true,

@@ -3,8 +3,9 @@
 
 use crate::schema::{CloudTrailSchema, ColumnType, Source};
 
-/// Keeps a record only when a text column holds one of `values`: what SQL's
-/// `column = 'x'` and `column IN ('x', 'y')` keep. A NULL or missing value fails it.
+/// Keeps a record only when a text column's value passes a [`TextTest`]: what SQL's
+/// `column = 'x'`, `column IN ('x', 'y')`, `column LIKE 'x%'` and `column IS NOT NULL`
+/// keep. A NULL or missing value fails every test.
 ///
 /// Only text columns read from one top-level key or one `userIdentity` leaf can be
 /// checked this way (see [`Self::applies_to`]); a decoder ignores the others.
@@ -17,7 +18,28 @@ use crate::schema::{CloudTrailSchema, ColumnType, Source};
 pub struct TextFilter {
     /// The column's index in the [`CloudTrailSchema`].
     pub column: usize,
-    pub values: Vec<String>,
+    pub test: TextTest,
+}
+
+/// What a non-NULL text value must be for a [`TextFilter`] to keep its record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextTest {
+    /// One of these values (`=`, `IN`).
+    OneOf(Vec<String>),
+    /// Anything starting with this (`LIKE 'prefix%'`, case-sensitive).
+    StartsWith(String),
+    /// Anything (`IS NOT NULL`).
+    NotNull,
+}
+
+impl TextTest {
+    pub fn admits(&self, text: &str) -> bool {
+        match self {
+            Self::OneOf(values) => values.iter().any(|value| value == text),
+            Self::StartsWith(prefix) => text.starts_with(prefix.as_str()),
+            Self::NotNull => true,
+        }
+    }
 }
 
 impl TextFilter {

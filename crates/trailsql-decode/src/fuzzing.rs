@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::{CloudTrailDecoder, CloudTrailSchema, DecodeError, DecoderOptions, FileOutcome};
-use crate::{OnError, SchemaDiscovery, Source, TextFilter};
+use crate::{OnError, SchemaDiscovery, Source, TextFilter, TextTest};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 
 const FILE: &str = "fuzz.json";
@@ -22,8 +22,8 @@ const FILE: &str = "fuzz.json";
 ///   byte picks which columns), with exactly the values of those columns; the narrow
 ///   paths (identity leaves walked in place, `requestParameters` leaves, values skipped
 ///   by their structure, records left early) must agree with the full one;
-/// - a [`TextFilter`] on `eventname` or `useridentity_arn` keeps exactly the rows whose
-///   value is in its list, and counts the others as filtered.
+/// - a [`TextFilter`] (`=`, `IN`, `LIKE 'p%'`, `IS NOT NULL`) keeps exactly the rows
+///   whose value passes it, and counts the others as filtered.
 pub fn check_decoder(data: &[u8]) {
     let Some((&mode, body)) = data.split_first() else {
         return;
@@ -83,12 +83,11 @@ pub fn check_decoder(data: &[u8]) {
             &full,
             &expected,
         );
-        let filter = value_filter(&schema, &full, mode & 4 == 4);
+        let filter = value_filter(&schema, &full, mode >> 2);
         if let Some((filter, column)) = filter {
             let kept: Vec<_> = (0..full.len())
                 .filter(|&row| {
-                    text_at(&full, row, column)
-                        .is_some_and(|v| filter.values.contains(&v.to_owned()))
+                    text_at(&full, row, column).is_some_and(|value| filter.test.admits(value))
                 })
                 .collect();
             let outcome = check_narrow(
@@ -151,26 +150,35 @@ fn narrow_projection(schema: &CloudTrailSchema, seed: u8) -> Vec<usize> {
         .collect()
 }
 
-/// `eventname = v` or `useridentity_arn IN (v, 'absent')`, `v` the first value the file
-/// has, with the column's position in the full rows.
-fn value_filter(
-    schema: &CloudTrailSchema,
-    full: &[Row],
-    identity: bool,
-) -> Option<(TextFilter, usize)> {
-    let column = schema.index_of(if identity {
-        "useridentity_arn"
-    } else {
-        "eventname"
-    })?;
-    let value = (0..full.len())
-        .find_map(|row| text_at(full, row, column))?
-        .to_owned();
-    let mut values = vec![value];
-    if identity {
-        values.push("arn:aws:iam::000000000000:user/absent".to_owned());
-    }
-    Some((TextFilter { column, values }, column))
+/// One filter of each kind the decoder checks, picked by `kind`, with the column's
+/// position in the full rows: `eventname = v`, `useridentity_arn IN (v, 'absent')`,
+/// `eventsource LIKE 'p%'` (`p` the first half of a value) and `errorcode IS NOT NULL`,
+/// `v` the first value the file has.
+fn value_filter(schema: &CloudTrailSchema, full: &[Row], kind: u8) -> Option<(TextFilter, usize)> {
+    let name = ["eventname", "useridentity_arn", "eventsource", "errorcode"][usize::from(kind & 3)];
+    let column = schema.index_of(name)?;
+    let first = || {
+        (0..full.len())
+            .find_map(|row| text_at(full, row, column))
+            .map(str::to_owned)
+    };
+    let test = match kind & 3 {
+        0 => TextTest::OneOf(vec![first()?]),
+        1 => TextTest::OneOf(vec![
+            first()?,
+            "arn:aws:iam::000000000000:user/absent".to_owned(),
+        ]),
+        2 => {
+            let value = first()?;
+            let half = value
+                .char_indices()
+                .nth(value.chars().count() / 2)
+                .map_or(0, |(i, _)| i);
+            TextTest::StartsWith(value[..half].to_owned())
+        }
+        _ => TextTest::NotNull,
+    };
+    Some((TextFilter { column, test }, column))
 }
 
 /// Decodes under `projection` and `filters`, which must succeed cleanly and give exactly

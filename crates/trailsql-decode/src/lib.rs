@@ -28,7 +28,7 @@ pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
 pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
-pub use filter::TextFilter;
+pub use filter::{TextFilter, TextTest};
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into};
 pub use layout::{
     LogLocation, delivery_stamp, is_account_id, is_organization_id, parse_log_location,

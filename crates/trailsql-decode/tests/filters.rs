@@ -5,14 +5,31 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use trailsql_decode::{
     CloudTrailDecoder, CloudTrailSchema, DecodeErrorKind, DecoderOptions, FileOutcome, OnError,
-    TextFilter,
+    TextFilter, TextTest,
 };
 
-/// Decodes `bytes` into `columns`, keeping records that meet every `(column, values)`
-/// filter; returns the first column's values and the outcome.
+/// Decodes `bytes` into `columns`, keeping records whose `column` is one of `values` for
+/// every `(column, values)`; returns the first column's values and the outcome.
 fn decode(
     columns: &[&str],
     filters: &[(&str, &[&str])],
+    bytes: &[u8],
+    on_error: OnError,
+) -> Result<(Vec<Option<String>>, FileOutcome), trailsql_decode::DecodeError> {
+    let tests: Vec<(&str, TextTest)> = filters
+        .iter()
+        .map(|(column, values)| {
+            let values = values.iter().map(|v| v.to_string()).collect();
+            (*column, TextTest::OneOf(values))
+        })
+        .collect();
+    decode_tested(columns, &tests, bytes, on_error)
+}
+
+/// As [`decode`], with any [`TextTest`].
+fn decode_tested(
+    columns: &[&str],
+    filters: &[(&str, TextTest)],
     bytes: &[u8],
     on_error: OnError,
 ) -> Result<(Vec<Option<String>>, FileOutcome), trailsql_decode::DecodeError> {
@@ -23,9 +40,9 @@ fn decode(
         .collect();
     let filters: Vec<TextFilter> = filters
         .iter()
-        .map(|(column, values)| TextFilter {
+        .map(|(column, test)| TextFilter {
             column: schema.index_of(column).unwrap(),
-            values: values.iter().map(|v| v.to_string()).collect(),
+            test: test.clone(),
         })
         .collect();
     let options = DecoderOptions {
@@ -232,4 +249,82 @@ fn every_envelope_filters_alike() {
     )
     .unwrap();
     assert_eq!(names, [Some("A".into())]);
+}
+
+#[test]
+fn prefixes_and_not_null_keep_what_like_and_is_not_null_keep() {
+    let starts = |prefix: &str| TextTest::StartsWith(prefix.to_string());
+    let (names, outcome) = decode_tested(
+        &["eventname"],
+        &[("eventname", starts("Get"))],
+        TRAIL,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(names, [Some("GetObject".into())]);
+    assert_eq!(outcome.filtered_records, 4);
+    // The prefix is compared with the unescaped value, and is case-sensitive as LIKE is.
+    let (names, _) = decode_tested(
+        &["eventname"],
+        &[("useridentity_arn", starts("arn:aws:iam::1:user/a"))],
+        TRAIL,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(names, [Some("GetObject".into()), Some("PutObject".into())]);
+    let (names, _) = decode_tested(
+        &["eventname"],
+        &[("eventname", starts("get"))],
+        TRAIL,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert!(names.is_empty());
+    // A missing key and `null` are NULL; every string, even empty, is not.
+    let (names, outcome) = decode_tested(
+        &["eventname"],
+        &[("awsregion", TextTest::NotNull)],
+        TRAIL,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(names.len(), 4);
+    assert_eq!(outcome.filtered_records, 1);
+    let (names, _) = decode_tested(
+        &["eventname"],
+        &[("useridentity_arn", TextTest::NotNull)],
+        TRAIL,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(
+        names,
+        [
+            Some("GetObject".into()),
+            Some("AssumeRole".into()),
+            Some("PutObject".into())
+        ]
+    );
+    let empty = br#"{"Records":[{"eventName":"A","errorCode":""},{"eventName":"B"}]}"#;
+    let (names, _) = decode_tested(
+        &["eventname"],
+        &[("errorcode", TextTest::NotNull)],
+        empty,
+        OnError::Fail,
+    )
+    .unwrap();
+    assert_eq!(names, [Some("A".into())]);
+}
+
+#[test]
+fn not_null_does_not_hide_a_value_of_the_wrong_kind() {
+    let trail = br#"{"Records":[{"eventName":"A","errorCode":404}]}"#;
+    let error = decode_tested(
+        &["eventname", "errorcode"],
+        &[("errorcode", TextTest::NotNull)],
+        trail,
+        OnError::Fail,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("errorCode"), "{error}");
 }

@@ -5,7 +5,7 @@
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
-use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions};
+use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, TextFilter, TextTest};
 
 const RECORDS: usize = 3_000;
 
@@ -46,7 +46,17 @@ fn record(i: usize) -> (String, Option<String>) {
 }
 
 fn decode(schema: &CloudTrailSchema, columns: Option<&[usize]>, file: &[u8]) -> Vec<RecordBatch> {
-    let mut decoder = CloudTrailDecoder::new(schema, columns, DecoderOptions::default());
+    decode_filtered(schema, columns, &[], file)
+}
+
+fn decode_filtered(
+    schema: &CloudTrailSchema,
+    columns: Option<&[usize]>,
+    filters: &[TextFilter],
+    file: &[u8],
+) -> Vec<RecordBatch> {
+    let mut decoder =
+        CloudTrailDecoder::with_filters(schema, columns, filters, DecoderOptions::default());
     let mut batches = Vec::new();
     decoder
         .decode_file("rare.json", file.to_vec(), &mut |batch| batches.push(batch))
@@ -88,5 +98,41 @@ fn a_rare_key_is_never_missed_however_it_is_written() {
     assert_eq!(
         expected.iter().filter(|code| code.is_some()).count(),
         RECORDS / 50
+    );
+}
+
+#[test]
+fn a_filter_on_a_rare_key_keeps_every_record_that_has_it() {
+    let (records, codes): (Vec<String>, Vec<Option<String>>) = (0..RECORDS).map(record).unzip();
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(",\n"));
+    let schema = CloudTrailSchema::default();
+    let eventname = schema.index_of("eventname").unwrap();
+    let errorcode = schema.index_of("errorcode").unwrap();
+    let with_code: Vec<Option<String>> = codes
+        .iter()
+        .filter(|code| code.is_some())
+        .cloned()
+        .collect();
+    let not_null = TextFilter {
+        column: errorcode,
+        test: TextTest::NotNull,
+    };
+    let batches = decode_filtered(
+        &schema,
+        Some(&[eventname, errorcode]),
+        &[not_null],
+        file.as_bytes(),
+    );
+    assert_eq!(texts(&batches, 1), with_code);
+    // Every spelling, including the escaped one, is found by its value too.
+    let wanted: Vec<String> = with_code.iter().flatten().step_by(3).cloned().collect();
+    let one_of = TextFilter {
+        column: errorcode,
+        test: TextTest::OneOf(wanted.clone()),
+    };
+    let batches = decode_filtered(&schema, Some(&[errorcode]), &[one_of], file.as_bytes());
+    assert_eq!(
+        texts(&batches, 0),
+        wanted.into_iter().map(Some).collect::<Vec<_>>()
     );
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
-use trailsql_decode::{CloudTrailSchema, TextFilter};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Like, Operator};
+use trailsql_decode::{CloudTrailSchema, TextFilter, TextTest};
 
 /// Bounds every matching event satisfies. `None` means unbounded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,8 +129,9 @@ impl Constraints {
 }
 
 /// The filters the decoder can check while it reads records (see [`TextFilter`]):
-/// `column = 'text'` and `column IN ('text', ...)` on a plain text column, in any
-/// conjunction. Every filter still runs again above the scan.
+/// `column = 'text'`, `column IN ('text', ...)`, `column LIKE 'prefix%'` and
+/// `column IS NOT NULL` on a plain text column, in any conjunction. Every filter still
+/// runs again above the scan.
 pub fn decoder_filters(filters: &[Expr], schema: &CloudTrailSchema) -> Vec<TextFilter> {
     let mut found = Vec::new();
     for filter in filters {
@@ -150,22 +151,55 @@ fn add_decoder_filter(expr: &Expr, schema: &CloudTrailSchema, found: &mut Vec<Te
         add_decoder_filter(right, schema, found);
         return;
     }
-    if let Some((column, values)) = alternatives(expr, schema) {
-        let filter = TextFilter { column, values };
+    if let Some((column, test)) = text_test(expr, schema) {
+        let filter = TextFilter { column, test };
         if filter.applies_to(schema) {
             found.push(filter);
         }
     }
 }
 
+/// The column a filter tests, and how.
+fn text_test(expr: &Expr, schema: &CloudTrailSchema) -> Option<(usize, TextTest)> {
+    match expr {
+        Expr::IsNotNull(inner) => Some((bare_column(inner, schema)?, TextTest::NotNull)),
+        Expr::Like(Like {
+            negated: false,
+            expr,
+            pattern,
+            escape_char,
+            case_insensitive: false,
+        }) => {
+            let Expr::Literal(pattern, _) = pattern.as_ref() else {
+                return None;
+            };
+            let prefix = like_prefix(&text(pattern)?, *escape_char)?;
+            Some((bare_column(expr, schema)?, TextTest::StartsWith(prefix)))
+        }
+        _ => alternatives(expr, schema).map(|(column, values)| (column, TextTest::OneOf(values))),
+    }
+}
+
+/// The prefix of a `LIKE` pattern that is a plain prefix and one trailing `%`. Patterns
+/// with other wildcards or escapes are left to the filter above the scan.
+fn like_prefix(pattern: &str, escape_char: Option<char>) -> Option<String> {
+    let prefix = pattern.strip_suffix('%')?;
+    let special = |c: char| matches!(c, '%' | '_' | '\\') || Some(c) == escape_char;
+    (!prefix.contains(special)).then(|| prefix.to_string())
+}
+
+/// The column, bare, never cast: a cast changes what equality means.
+fn bare_column(expr: &Expr, schema: &CloudTrailSchema) -> Option<usize> {
+    match expr {
+        Expr::Column(column) => schema.index_of(&column.name.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
 /// The column and the values it must equal one of, for `c = 'x'`, `c IN ('x', 'y')`
 /// and `c = 'x' OR c = 'y'` (DataFusion writes short IN lists that way).
 fn alternatives(expr: &Expr, schema: &CloudTrailSchema) -> Option<(usize, Vec<String>)> {
-    // The column bare, never cast: a cast changes what equality means.
-    let column = |expr: &Expr| match expr {
-        Expr::Column(column) => schema.index_of(&column.name.to_ascii_lowercase()),
-        _ => None,
-    };
+    let column = |expr: &Expr| bare_column(expr, schema);
     let value = |expr: &Expr| match expr {
         Expr::Literal(value, _) => text(value),
         _ => None,

@@ -17,7 +17,9 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
-use trailsql_decode::{CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError, TextFilter};
+use trailsql_decode::{
+    CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError, TextFilter, TextTest,
+};
 
 use crate::parquet::cache::ParquetCache;
 use crate::reads::ReadGate;
@@ -79,14 +81,18 @@ impl fmt::Display for Listing {
     }
 }
 
-/// A decoder filter as SQL: `column IN ('a', 'b')`.
+/// A decoder filter as SQL: `column IN ('a', 'b')`, `column LIKE 'a%'`,
+/// `column IS NOT NULL`.
 fn describe_filter(filter: &TextFilter, column: &str) -> String {
-    let values: Vec<String> = filter
-        .values
-        .iter()
-        .map(|v| format!("'{}'", v.replace('\'', "''")))
-        .collect();
-    format!("{column} IN ({})", values.join(", "))
+    let quoted = |value: &str| format!("'{}'", value.replace('\'', "''"));
+    match &filter.test {
+        TextTest::OneOf(values) => {
+            let values: Vec<String> = values.iter().map(|v| quoted(v)).collect();
+            format!("{column} IN ({})", values.join(", "))
+        }
+        TextTest::StartsWith(prefix) => format!("{column} LIKE {}", quoted(&format!("{prefix}%"))),
+        TextTest::NotNull => format!("{column} IS NOT NULL"),
+    }
 }
 
 fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusionError {

@@ -363,6 +363,23 @@ async fn simple_filters_are_checked_while_decoding_and_counted_as_read() {
     assert_eq!(table.lines().count(), 6, "two rows: {table}");
     // Events read, not events kept.
     assert_eq!(stats.events, 6, "{stats}");
+    let (plan, _) = query(
+        &engine,
+        "EXPLAIN SELECT eventid FROM cloudtrail WHERE eventname LIKE 'Get%' AND errorcode IS NOT NULL",
+    )
+    .await;
+    let checked = plan
+        .split("decoder_filters=[")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("no decoder filters: {plan}"));
+    let mut checked: Vec<&str> = checked.split(" AND ").collect();
+    checked.sort();
+    assert_eq!(
+        checked,
+        ["errorcode IS NOT NULL", "eventname LIKE 'Get%'"],
+        "{plan}"
+    );
     // Filters the decoder cannot check are not shown as its own.
     let (plan, _) = query(
         &engine,
@@ -370,4 +387,17 @@ async fn simple_filters_are_checked_while_decoding_and_counted_as_read() {
     )
     .await;
     assert!(!plan.contains("decoder_filters"), "{plan}");
+    for unchecked in [
+        "eventname LIKE 'G_t%'",
+        "eventname LIKE '%Object'",
+        "eventname ILIKE 'get%'",
+        "eventname NOT LIKE 'Get%'",
+    ] {
+        let (plan, _) = query(
+            &engine,
+            &format!("EXPLAIN SELECT eventid FROM cloudtrail WHERE {unchecked}"),
+        )
+        .await;
+        assert!(!plan.contains("decoder_filters"), "{unchecked}: {plan}");
+    }
 }
