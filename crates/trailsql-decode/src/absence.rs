@@ -15,6 +15,9 @@
 
 use memchr::memmem::Finder;
 
+use crate::json::Cursor;
+use crate::structural;
+
 /// Keys found in fewer than one record in this many are searched for, not walked to.
 const RARE_BELOW_ONE_IN: u32 = 8;
 /// Records between recomputing which keys are rare. Fuzzing (`cargo fuzz` sets
@@ -128,9 +131,29 @@ impl<const N: usize> AbsenceProbe<N> {
         }
     }
 
+    /// Whether the rest of the object under `cursor` (between two of its members, or
+    /// just inside it) certainly holds none of the `missing` slots' keys; if so, the
+    /// cursor moves past the object. Broken structure is left for the walk to report.
+    pub(crate) fn skip_rest_lacking(
+        &mut self,
+        cursor: &mut Cursor<'_>,
+        missing: impl Iterator<Item = usize>,
+    ) -> bool {
+        let bytes = cursor.text().as_bytes();
+        let start = cursor.offset();
+        let Ok(end) = structural::object_rest_end(bytes, start) else {
+            return false;
+        };
+        let lacks = self.lacks(&bytes[start..end], missing);
+        if lacks {
+            cursor.move_to(end);
+        }
+        lacks
+    }
+
     /// Whether `rest` (the remaining members of a record, as bytes) certainly holds
     /// none of the `missing` slots' keys.
-    pub(crate) fn lacks(&mut self, rest: &[u8], missing: impl Iterator<Item = usize>) -> bool {
+    fn lacks(&mut self, rest: &[u8], missing: impl Iterator<Item = usize>) -> bool {
         self.lowered.clear();
         self.lowered.extend(rest.iter().map(|&byte| byte | 0x20));
         if self.escape.find(&self.lowered).is_some() {

@@ -21,7 +21,6 @@ use crate::schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, REQUEST_PARAMETERS_PREFIX,
     Source, TLS_LEAVES, TOP_FIELDS,
 };
-use crate::structural;
 use crate::time::parse_timestamp_micros;
 
 /// What to do with input that cannot be decoded.
@@ -716,16 +715,8 @@ impl CloudTrailDecoder {
             return false;
         };
         for &(slot, _) in &self.top_filters {
-            if !absence.is_rare(slot) {
-                continue;
-            }
-            let start = cursor.offset();
-            let Ok(end) = structural::object_rest_end(cursor.text().as_bytes(), start) else {
-                return false;
-            };
-            if absence.lacks(&cursor.text().as_bytes()[start..end], [slot].into_iter()) {
+            if absence.is_rare(slot) && absence.skip_rest_lacking(cursor, [slot].into_iter()) {
                 absence.slot_lacking(slot);
-                cursor.move_to(end);
                 return true;
             }
         }
@@ -734,22 +725,13 @@ impl CloudTrailDecoder {
 
     /// Whether the rest of the record under `cursor` (between two of its members)
     /// certainly holds none of the keys still wanted; if so, the cursor moves past it.
-    /// Broken structure is left for the walk to report.
     fn rest_lacks_the_rest(&mut self, cursor: &mut Cursor<'_>, view: &RecordView<'_>) -> bool {
         let Some(absence) = &mut self.absence else {
             return false;
         };
-        let start = cursor.offset();
-        let Ok(end) = structural::object_rest_end(cursor.text().as_bytes(), start) else {
-            return false;
-        };
         let missing = (0..TOP_FIELDS.len())
             .filter(|&slot| self.needs.read_top[slot] && view.top[slot].is_none());
-        let lacks = absence.lacks(&cursor.text().as_bytes()[start..end], missing);
-        if lacks {
-            cursor.move_to(end);
-        }
-        lacks
+        absence.skip_rest_lacking(cursor, missing)
     }
 
     /// Walks a `requestParameters` object in place for the flattened columns the query
