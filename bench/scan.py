@@ -41,6 +41,13 @@ QUERIES = {
         "count(r.requestParameters.roleArn), max(r.requestParameters.instanceType), "
         "max(r.eventName), max(r.eventSource) FROM {records} GROUP BY 1, 2",
     ),
+    # Who got which errors: a filter on a key most records lack.
+    "errors": (
+        "SELECT useridentity_arn, errorcode, count(*) FROM cloudtrail "
+        "WHERE errorcode IS NOT NULL GROUP BY 1, 2",
+        "SELECT r.userIdentity.arn, r.errorCode, count(*) FROM {records} "
+        "WHERE r.errorCode IS NOT NULL GROUP BY 1, 2",
+    ),
 }
 
 DUCKDB_RECORDS = (

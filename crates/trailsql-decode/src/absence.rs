@@ -29,6 +29,10 @@ const RECOUNT_EVERY: u32 = 256;
 const RECOUNT_EVERY: u32 = 2;
 /// Counts are halved past this many records, so a trail whose mix changes is followed.
 const HALVE_AT: u32 = 1 << 16;
+/// Searches stop for good when more than half of this many or more could not rule the
+/// keys out (the keys turn up in values, or every record holds `\u` escapes): then the
+/// search only adds to the walk.
+const SEARCHES_BEFORE_JUDGING: u32 = 256;
 
 pub(crate) struct AbsenceProbe<const N: usize> {
     /// The top-level slots the query reads.
@@ -47,6 +51,8 @@ pub(crate) struct AbsenceProbe<const N: usize> {
     needles: Vec<Option<Finder<'static>>>,
     escape: Finder<'static>,
     lowered: Vec<u8>,
+    searches: u32,
+    misses: u32,
 }
 
 impl<const N: usize> AbsenceProbe<N> {
@@ -72,6 +78,8 @@ impl<const N: usize> AbsenceProbe<N> {
             needles,
             escape: Finder::new(b"|u").into_owned(),
             lowered: Vec::new(),
+            searches: 0,
+            misses: 0,
         }
     }
 
@@ -81,8 +89,14 @@ impl<const N: usize> AbsenceProbe<N> {
         self.common_reads
     }
 
+    /// Whether `slot` is rare enough to be searched for (never, once searching has
+    /// shown itself useless).
     pub(crate) fn is_rare(&self, slot: usize) -> bool {
         self.rare[slot]
+    }
+
+    fn useless(&self) -> bool {
+        self.searches >= SEARCHES_BEFORE_JUDGING && self.misses * 2 > self.searches
     }
 
     /// A record had the read slot `slot`.
@@ -123,6 +137,9 @@ impl<const N: usize> AbsenceProbe<N> {
                 && self.seen[slot] * RARE_BELOW_ONE_IN < looked;
             halve |= looked >= HALVE_AT;
         }
+        if self.useless() {
+            self.rare = [false; N];
+        }
         self.common_reads = (0..N).filter(|&s| self.reads[s] && !self.rare[s]).count();
         if halve {
             self.records /= 2;
@@ -145,8 +162,11 @@ impl<const N: usize> AbsenceProbe<N> {
             return false;
         };
         let lacks = self.lacks(&bytes[start..end], missing);
+        self.searches += 1;
         if lacks {
             cursor.move_to(end);
+        } else {
+            self.misses += 1;
         }
         lacks
     }
@@ -224,5 +244,29 @@ mod tests {
         assert!(probe.is_rare(1));
         assert!(!probe.is_rare(2), "slots not read are never searched for");
         assert_eq!(probe.common_reads(), 1);
+    }
+
+    #[test]
+    fn searching_stops_when_it_rarely_rules_keys_out() {
+        let mut probe = probe();
+        let count = |probe: &mut AbsenceProbe<3>| {
+            for _ in 0..RECOUNT_EVERY {
+                probe.found(0);
+                probe.record_done();
+            }
+        };
+        count(&mut probe);
+        assert!(probe.is_rare(1));
+        // Every record holds an escape, so no search can rule the key out.
+        let text = r#"{"a":"\u0041","b":1}"#;
+        for _ in 0..SEARCHES_BEFORE_JUDGING {
+            let mut cursor = Cursor::new(text);
+            cursor.move_to(1);
+            assert!(!probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
+            assert_eq!(cursor.offset(), 1, "a failed search leaves the cursor");
+        }
+        count(&mut probe);
+        assert!(!probe.is_rare(1));
+        assert_eq!(probe.common_reads(), 2);
     }
 }
