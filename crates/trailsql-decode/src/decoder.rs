@@ -606,6 +606,8 @@ impl CloudTrailDecoder {
             .as_ref()
             .map_or(usize::MAX, AbsenceProbe::common_reads);
         let mut previous = RECORD_START;
+        let mut members = 0;
+        let mut walked_to_end = false;
         cursor.expect(b'{', "expected an object")?;
         if cursor.eat(b'}') {
             self.finish_view(view);
@@ -615,6 +617,7 @@ impl CloudTrailDecoder {
             return Ok(false);
         }
         loop {
+            members += 1;
             let (slot, key) = match self.key_order[previous] {
                 Some(slot) if cursor.eat_key(QUOTED_TOP_KEYS[slot].as_bytes()) => {
                     (Some(slot), Cow::Borrowed(TOP_FIELDS[slot].key))
@@ -687,7 +690,7 @@ impl CloudTrailDecoder {
                 // Searched once per record: if the search cannot rule the keys out, the
                 // walk goes on.
                 common_wanted = usize::MAX;
-                if self.rest_lacks_the_rest(cursor, view) {
+                if self.rest_lacks_the_rest(cursor, view, members) {
                     break;
                 }
             }
@@ -695,12 +698,16 @@ impl CloudTrailDecoder {
                 continue;
             }
             if cursor.eat(b'}') {
+                walked_to_end = true;
                 break;
             }
             return Err(cursor.end_or("expected `,` or `}`"));
         }
         if let Some(absence) = &mut self.absence {
             absence.record_done();
+            if walked_to_end {
+                absence.walked_to_end(members);
+            }
         }
         self.finish_view(view);
         Ok(self.keeps(view))
@@ -723,12 +730,21 @@ impl CloudTrailDecoder {
         false
     }
 
-    /// Whether the rest of the record under `cursor` (between two of its members)
-    /// certainly holds none of the keys still wanted; if so, the cursor moves past it.
-    fn rest_lacks_the_rest(&mut self, cursor: &mut Cursor<'_>, view: &RecordView<'_>) -> bool {
+    /// Whether the rest of the record under `cursor` (between two of its members, after
+    /// `members_read` of them) certainly holds none of the keys still wanted; if so, the
+    /// cursor moves past it. Searched only when enough keys usually remain.
+    fn rest_lacks_the_rest(
+        &mut self,
+        cursor: &mut Cursor<'_>,
+        view: &RecordView<'_>,
+        members_read: usize,
+    ) -> bool {
         let Some(absence) = &mut self.absence else {
             return false;
         };
+        if !absence.worth_searching(members_read) {
+            return false;
+        }
         let missing = (0..TOP_FIELDS.len())
             .filter(|&slot| self.needs.read_top[slot] && view.top[slot].is_none());
         absence.skip_rest_lacking(cursor, missing)
