@@ -37,6 +37,9 @@ const HALVE_AT: u32 = 1 << 16;
 const MIN_KEYS_LEFT: u64 = 12;
 #[cfg(fuzzing)]
 const MIN_KEYS_LEFT: u64 = 0;
+/// A longer rest is walked, not searched: the search copies what it searches, and a
+/// hostile 200 MB record must not leave a 200 MB copy behind. Real records are a few KB.
+const LONGEST_SEARCHED: usize = 256 << 10;
 /// Searches stop for good when more than half of this many or more could not rule the
 /// keys out (the keys turn up in values, or every record holds `\u` escapes): then the
 /// search only adds to the walk.
@@ -192,6 +195,9 @@ impl<const N: usize> AbsenceProbe<N> {
         let Ok(end) = structural::object_rest_end(bytes, start) else {
             return false;
         };
+        if end - start > LONGEST_SEARCHED {
+            return false;
+        }
         let lacks = self.lacks(&bytes[start..end], missing);
         self.searches += 1;
         if lacks {
@@ -275,6 +281,22 @@ mod tests {
         assert!(probe.is_rare(1));
         assert!(!probe.is_rare(2), "slots not read are never searched for");
         assert_eq!(probe.common_reads(), 1);
+    }
+
+    #[test]
+    fn a_huge_rest_is_walked_not_copied() {
+        let mut probe = probe();
+        let huge = format!(r#"{{"a":"{}","b":1}}"#, "x".repeat(LONGEST_SEARCHED));
+        let mut cursor = Cursor::new(&huge);
+        cursor.move_to(1);
+        assert!(!probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
+        assert_eq!(cursor.offset(), 1);
+        assert_eq!(probe.lowered.capacity(), 0);
+        let small = r#"{"a":"x","b":1}"#;
+        let mut cursor = Cursor::new(small);
+        cursor.move_to(1);
+        assert!(probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
+        assert_eq!(cursor.offset(), small.len());
     }
 
     #[test]
