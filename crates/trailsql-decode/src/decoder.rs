@@ -716,7 +716,6 @@ impl CloudTrailDecoder {
     /// Whether the record under `cursor` (just inside it) certainly lacks a rare key a
     /// filter needs (every filter rejects a missing value); if so, the cursor moves past
     /// it.
-    #[inline(never)]
     fn lacks_a_filtered_key(&mut self, cursor: &mut Cursor<'_>) -> bool {
         let Some(absence) = &mut self.absence else {
             return false;
@@ -909,7 +908,6 @@ fn admits(test: &TextTest, raw: Option<Raw<'_>>) -> bool {
     };
     match json::kind(raw) {
         Kind::Null => false,
-        Kind::String if *test == TextTest::NotNull => true,
         Kind::String => match json::string(raw) {
             Ok(Some(text)) => test.admits(&text),
             _ => true,

@@ -83,11 +83,11 @@ pub fn check_decoder(data: &[u8]) {
             &full,
             &expected,
         );
-        let filter = value_filter(&schema, &full, mode >> 2);
-        if let Some((filter, column)) = filter {
+        if let Some(filter) = value_filter(&schema, &full, mode >> 2) {
             let kept: Vec<_> = (0..full.len())
                 .filter(|&row| {
-                    text_at(&full, row, column).is_some_and(|value| filter.test.admits(value))
+                    text_at(&full, row, filter.column)
+                        .is_some_and(|value| filter.test.admits(value))
                 })
                 .collect();
             let outcome = check_narrow(
@@ -150,11 +150,11 @@ fn narrow_projection(schema: &CloudTrailSchema, seed: u8) -> Vec<usize> {
         .collect()
 }
 
-/// One filter of each kind the decoder checks, picked by `kind`, with the column's
-/// position in the full rows: `eventname = v`, `useridentity_arn IN (v, 'absent')`,
+/// One filter of each kind the decoder checks, picked by `kind` (its column indexes the
+/// full rows too): `eventname = v`, `useridentity_arn IN (v, 'absent')`,
 /// `eventsource LIKE 'p%'` (`p` the first half of a value) and `errorcode IS NOT NULL`,
 /// `v` the first value the file has.
-fn value_filter(schema: &CloudTrailSchema, full: &[Row], kind: u8) -> Option<(TextFilter, usize)> {
+fn value_filter(schema: &CloudTrailSchema, full: &[Row], kind: u8) -> Option<TextFilter> {
     let name = ["eventname", "useridentity_arn", "eventsource", "errorcode"][usize::from(kind & 3)];
     let column = schema.index_of(name)?;
     let first = || {
@@ -178,7 +178,7 @@ fn value_filter(schema: &CloudTrailSchema, full: &[Row], kind: u8) -> Option<(Te
         }
         _ => TextTest::NotNull,
     };
-    Some((TextFilter { column, test }, column))
+    Some(TextFilter { column, test })
 }
 
 /// Decodes under `projection` and `filters`, which must succeed cleanly and give exactly

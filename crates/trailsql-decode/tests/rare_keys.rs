@@ -78,10 +78,15 @@ fn texts(batches: &[RecordBatch], column: usize) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The whole file of [`record`]s, and each record's `errorCode`.
+fn trail() -> (String, Vec<Option<String>>) {
+    let (records, codes): (Vec<String>, Vec<_>) = (0..RECORDS).map(record).unzip();
+    (format!(r#"{{"Records":[{}]}}"#, records.join(",\n")), codes)
+}
+
 #[test]
 fn a_rare_key_is_never_missed_however_it_is_written() {
-    let (records, expected): (Vec<String>, Vec<Option<String>>) = (0..RECORDS).map(record).unzip();
-    let file = format!(r#"{{"Records":[{}]}}"#, records.join(",\n"));
+    let (file, expected) = trail();
     let schema = CloudTrailSchema::default();
     let eventname = schema.index_of("eventname").unwrap();
     let errorcode = schema.index_of("errorcode").unwrap();
@@ -106,8 +111,7 @@ fn a_rare_key_is_never_missed_however_it_is_written() {
 
 #[test]
 fn a_filter_on_a_rare_key_keeps_every_record_that_has_it() {
-    let (records, codes): (Vec<String>, Vec<Option<String>>) = (0..RECORDS).map(record).unzip();
-    let file = format!(r#"{{"Records":[{}]}}"#, records.join(",\n"));
+    let (file, codes) = trail();
     let schema = CloudTrailSchema::default();
     let eventname = schema.index_of("eventname").unwrap();
     let errorcode = schema.index_of("errorcode").unwrap();

@@ -170,10 +170,7 @@ fn text_test(expr: &Expr, schema: &CloudTrailSchema) -> Option<(usize, TextTest)
             escape_char,
             case_insensitive: false,
         }) => {
-            let Expr::Literal(pattern, _) = pattern.as_ref() else {
-                return None;
-            };
-            let prefix = like_prefix(&text(pattern)?, *escape_char)?;
+            let prefix = like_prefix(&text_literal(pattern)?, *escape_char)?;
             Some((bare_column(expr, schema)?, TextTest::StartsWith(prefix)))
         }
         _ => alternatives(expr, schema).map(|(column, values)| (column, TextTest::OneOf(values))),
@@ -188,6 +185,14 @@ fn like_prefix(pattern: &str, escape_char: Option<char>) -> Option<String> {
     (!prefix.contains(special)).then(|| prefix.to_string())
 }
 
+/// A text literal's value.
+fn text_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Literal(value, _) => text(value),
+        _ => None,
+    }
+}
+
 /// The column, bare, never cast: a cast changes what equality means.
 fn bare_column(expr: &Expr, schema: &CloudTrailSchema) -> Option<usize> {
     match expr {
@@ -200,10 +205,7 @@ fn bare_column(expr: &Expr, schema: &CloudTrailSchema) -> Option<usize> {
 /// and `c = 'x' OR c = 'y'` (DataFusion writes short IN lists that way).
 fn alternatives(expr: &Expr, schema: &CloudTrailSchema) -> Option<(usize, Vec<String>)> {
     let column = |expr: &Expr| bare_column(expr, schema);
-    let value = |expr: &Expr| match expr {
-        Expr::Literal(value, _) => text(value),
-        _ => None,
-    };
+    let value = text_literal;
     match expr {
         Expr::BinaryExpr(BinaryExpr {
             left,
