@@ -104,6 +104,48 @@ fn sql_errors_exit_non_zero() {
     );
 }
 
+/// Each message once, not once per layer of DataFusion's error chain; an unknown name
+/// gets the closest column, not the table's hundreds of names.
+#[test]
+fn sql_errors_are_said_once_and_briefly() {
+    let unknown = trailsql(&[SEED, "-c", "SELECT eventnam FROM cloudtrail"], None);
+    // The column count depends on the sample's requestParameters keys.
+    let counted = stderr(&unknown)
+        .lines()
+        .map(|line| match line.split_once(" columns are in scope") {
+            Some((count, rest)) if count.parse::<u32>().is_ok() => {
+                format!("N columns are in scope{rest}")
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(
+        counted,
+        @r"
+    Error: Schema error: No field named eventnam. Did you mean 'cloudtrail.eventname'?
+    N columns are in scope; `DESCRIBE cloudtrail` lists them.
+    "
+    );
+    let mismatched = trailsql(
+        &[
+            SEED,
+            "-c",
+            "SELECT count(*) FROM cloudtrail WHERE readonly = 'yes'",
+        ],
+        None,
+    );
+    insta::assert_snapshot!(
+        stderr(&mismatched),
+        @"Error: Error during planning: Cannot infer common argument type for comparison operation Boolean = Utf8"
+    );
+    let missing = trailsql(&[SEED, "-c", "SELECT * FROM nosuchtable"], None);
+    insta::assert_snapshot!(
+        stderr(&missing),
+        @"Error: Error during planning: table 'datafusion.public.nosuchtable' not found"
+    );
+}
+
 #[test]
 fn missing_paths_exit_non_zero() {
     let output = trailsql(&["no/such/dir", "-c", "SELECT 1"], None);

@@ -69,6 +69,25 @@ def test_sql_errors_are_query_errors():
         con.sql("SELEC 1")
 
 
+def test_an_unknown_column_gets_the_closest_not_every_column():
+    con = trailsql.connect()
+    with pytest.raises(trailsql.QueryError) as caught:
+        con.sql("SELECT eventnam FROM cloudtrail")
+    message = str(caught.value)
+    assert "Did you mean 'cloudtrail.eventname'?" in message
+    assert "DESCRIBE cloudtrail" in message
+    assert "useridentity_arn" not in message and message.count("No field named") == 1, message
+
+
+def test_athena_text_booleans_compare_with_boolean_columns():
+    con = trailsql.connect()
+    both = con.sql(
+        "SELECT count(*) FILTER (WHERE readonly = 'true') + count(*) FILTER (WHERE readonly IN ('false')) AS n, "
+        "count(readonly) AS total FROM cloudtrail"
+    ).to_arrow().to_pylist()[0]
+    assert both["n"] == both["total"] > 0
+
+
 def test_read_only_refuses_writes(tmp_path):
     con = trailsql.connect(read_only=True)
     target = tmp_path / "out.csv"

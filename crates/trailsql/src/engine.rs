@@ -13,11 +13,13 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use futures::{Stream, StreamExt};
 use trailsql_decode::{CloudTrailSchema, DecoderOptions, OnError, SchemaDiscovery};
 
+use crate::booleans::TextBooleans;
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Lister, LocalLister};
 use crate::parquet::cache::ParquetCache;
@@ -534,13 +536,17 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
         .map(|c| c.name.clone())
         .collect();
     // Ours first: DataFusion's own planner claims every compound identifier.
-    let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> =
-        vec![Arc::new(DottedPathPlanner::new(Arc::new(RwLock::new(
-            flattened,
-        ))))];
+    let mut planners: Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> = vec![
+        Arc::new(DottedPathPlanner::new(Arc::new(RwLock::new(flattened)))),
+        Arc::new(TextBooleans),
+    ];
     planners.extend(state.expr_planners().iter().cloned());
+    // Ours before DataFusion's type coercion, which rejects a boolean compared with text.
+    let mut analyzer_rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> = vec![Arc::new(TextBooleans)];
+    analyzer_rules.extend(state.analyzer().rules.iter().cloned());
     let state = SessionStateBuilder::new_from_existing(state)
         .with_expr_planners(planners)
+        .with_analyzer_rules(analyzer_rules)
         .build();
     let mut ctx = SessionContext::new_with_state(state);
     datafusion_functions_json::register_all(&mut ctx)?;

@@ -31,8 +31,41 @@ pub enum Error {
     ReadOnly { statement: String },
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    #[error(transparent)]
+    /// Shown as [`sql_message`] says, with no `source()`: DataFusion's messages already
+    /// hold their causes, and chained reports would print each one again.
+    #[error("{}", sql_message(.0))]
     DataFusion(datafusion::error::DataFusionError),
+}
+
+/// More valid fields than this are counted, not listed, when a name is not found.
+const LISTED_FIELDS: usize = 20;
+
+/// What went wrong with a statement, said once: DataFusion's root cause (the contexts
+/// around it, such as `type_coercion`, say where planning failed, not why), with the list
+/// of valid names an unknown name comes with only when it is short. The cloudtrail table
+/// has hundreds of columns; the closest one is still suggested.
+fn sql_message(error: &datafusion::error::DataFusionError) -> String {
+    use datafusion::common::SchemaError;
+    use datafusion::error::DataFusionError;
+    let root = error.find_root();
+    let message = root.strip_backtrace();
+    if let DataFusionError::SchemaError(schema_error, _) = root
+        && let SchemaError::FieldNotFound { valid_fields, .. } = schema_error.as_ref()
+        && valid_fields.len() > LISTED_FIELDS
+        && let Some((head, _)) = message.split_once("\nValid fields are ")
+    {
+        let mut tables: Vec<String> = valid_fields
+            .iter()
+            .filter_map(|field| field.relation.as_ref().map(|t| t.table().to_string()))
+            .collect();
+        tables.dedup();
+        let hint = match tables.as_slice() {
+            [table] => format!("; `DESCRIBE {table}` lists them"),
+            _ => String::new(),
+        };
+        return format!("{head}\n{} columns are in scope{hint}.", valid_fields.len());
+    }
+    message
 }
 
 impl From<datafusion::error::DataFusionError> for Error {

@@ -25,6 +25,7 @@
 //! # }).unwrap();
 //! ```
 
+mod booleans;
 pub mod check;
 mod compat;
 mod engine;
