@@ -1,7 +1,10 @@
 //! Functions of Athena (Trino) and CloudTrail Lake that queries written for them use,
 //! so those queries run unchanged: `json_extract_scalar`, `json_extract`,
 //! `json_array_contains`, `element_at` over JSON text, `from_iso8601_timestamp`,
-//! `date_add` and `date_diff` in Trino's argument order, and two-argument `replace`.
+//! `date_add` and `date_diff` in Trino's argument order, two-argument `replace`, and
+//! `to_iso8601` and `date_parse` ([`time_text`]).
+
+mod time_text;
 
 use std::sync::Arc;
 
@@ -30,6 +33,8 @@ pub fn functions(map_element_at: Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(Replace::new()),
         ScalarUDF::new_from_impl(ElementAt::new(map_element_at)),
         ScalarUDF::new_from_impl(RegexpExtract::new()),
+        ScalarUDF::new_from_impl(time_text::ToIso8601::new()),
+        ScalarUDF::new_from_impl(time_text::DateParse::new()),
     ]
 }
 
