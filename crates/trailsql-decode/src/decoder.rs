@@ -221,6 +221,10 @@ struct RecordView<'a> {
     top: [Option<Raw<'a>>; TOP_FIELDS.len()],
     unmapped: Vec<(Cow<'a, str>, Raw<'a>)>,
     identity: [Option<Raw<'a>>; IDENTITY_LEAVES.len()],
+    /// Bit `i`: `top[i]`, or `identity[i]`, is a string with no escapes, as found while
+    /// the record was read, so its contents need no second look for backslashes.
+    plain_top: u64,
+    plain_identity: u64,
     has_session_context: bool,
     /// `identity` was filled while reading the record.
     identity_walked: bool,
@@ -232,12 +236,16 @@ struct RecordView<'a> {
     request_parameters: Vec<(usize, Option<Cow<'a, str>>)>,
 }
 
+const _: () = assert!(TOP_FIELDS.len() <= 64 && IDENTITY_LEAVES.len() <= 64);
+
 impl<'a> RecordView<'a> {
     fn empty() -> Self {
         Self {
             top: [None; TOP_FIELDS.len()],
             unmapped: Vec::new(),
             identity: [None; IDENTITY_LEAVES.len()],
+            plain_top: 0,
+            plain_identity: 0,
             has_session_context: false,
             identity_walked: false,
             parameters_walked: false,
@@ -670,9 +678,10 @@ impl CloudTrailDecoder {
                     view.parameters_walked = true;
                 }
                 Some(i) if view.top[i].is_none() => {
-                    let raw = cursor.read_value(needs.strict_top[i])?;
+                    let (raw, plain) = cursor.read_value_noting_escapes(needs.strict_top[i])?;
                     view.top[i] = Some(raw);
-                    if self.filtered_top[i] && !self.top_admits(i, raw) {
+                    view.plain_top |= u64::from(plain) << i;
+                    if self.filtered_top[i] && !self.top_admits(i, raw, plain) {
                         cursor.skip_object_rest()?;
                         return Ok(false);
                     }
@@ -773,8 +782,9 @@ impl CloudTrailDecoder {
                     Some(&position)
                         if !view.request_parameters.iter().any(|(p, _)| *p == position) =>
                     {
-                        let raw = cursor.value()?;
-                        view.request_parameters.push((position, json::text(raw)));
+                        let (raw, plain) = cursor.read_value_noting_escapes(true)?;
+                        view.request_parameters
+                            .push((position, json::text_noted(raw, plain)));
                     }
                     _ => {
                         cursor.read_value(strict)?;
@@ -790,22 +800,22 @@ impl CloudTrailDecoder {
     fn keeps(&self, view: &RecordView<'_>) -> bool {
         self.top_filters
             .iter()
-            .all(|(slot, test)| admits(test, view.top[*slot]))
+            .all(|(slot, test)| admits(test, view.top[*slot], bit(view.plain_top, *slot)))
             && self.identity_admits(view)
     }
 
     #[inline]
-    fn top_admits(&self, slot: usize, raw: Raw<'_>) -> bool {
+    fn top_admits(&self, slot: usize, raw: Raw<'_>, plain: bool) -> bool {
         self.top_filters
             .iter()
             .filter(|(s, _)| *s == slot)
-            .all(|(_, test)| admits(test, Some(raw)))
+            .all(|(_, test)| admits(test, Some(raw), plain))
     }
 
     fn identity_admits(&self, view: &RecordView<'_>) -> bool {
         self.identity_filters
             .iter()
-            .all(|(slot, test)| admits(test, view.identity[*slot]))
+            .all(|(slot, test)| admits(test, view.identity[*slot], bit(view.plain_identity, *slot)))
     }
 
     /// The slot of `key`, which follows a key of slot `previous` ([`RECORD_START`] first,
@@ -901,19 +911,26 @@ impl LengthSet {
 
 /// Whether a value passes a filter on a text column. A string must pass `test`; a
 /// missing value or `null` is a NULL cell, which no test keeps. Any other kind is kept,
-/// so that converting it fails as it would without the filter.
-fn admits(test: &TextTest, raw: Option<Raw<'_>>) -> bool {
+/// so that converting it fails as it would without the filter. `plain`: `raw` is a string
+/// without escapes.
+fn admits(test: &TextTest, raw: Option<Raw<'_>>, plain: bool) -> bool {
     let Some(raw) = raw else {
         return false;
     };
     match json::kind(raw) {
         Kind::Null => false,
-        Kind::String => match json::string(raw) {
+        Kind::String => match json::string_noted(raw, plain) {
             Ok(Some(text)) => test.admits(&text),
             _ => true,
         },
         _ => true,
     }
+}
+
+/// Bit `i` of `mask`.
+#[inline]
+fn bit(mask: u64, i: usize) -> bool {
+    mask >> i & 1 == 1
 }
 
 #[inline]
@@ -1010,9 +1027,10 @@ fn walk_leaves<'a>(
         }
         match tree.get(&key) {
             Some(KeyNode::Leaf(i)) => {
-                let raw = cursor.value()?;
+                let (raw, plain) = cursor.read_value_noting_escapes(true)?;
                 if view.identity[*i].is_none() {
                     view.identity[*i] = Some(raw);
+                    view.plain_identity |= u64::from(plain) << *i;
                     *wanted = wanted.saturating_sub(1);
                 }
             }
@@ -1090,41 +1108,61 @@ fn append_cell(
     view: &RecordView<'_>,
     place: &FilePlace<'_>,
 ) -> Result<(), FieldError> {
-    let raw = match &column.source {
-        Source::Top(_) => view.top[column.slot],
-        Source::Identity(_) => view.identity[column.slot],
-        Source::Tls(_) => view.tls[column.slot],
-        _ => {
-            let cell = cell(column, position, view, place)?;
-            column.buffer.append(cell);
-            return Ok(());
-        }
+    let Some((raw, plain)) = value_read(column, view) else {
+        let cell = cell(column, position, view, place)?;
+        column.buffer.append(cell);
+        return Ok(());
     };
     match raw {
         None => column.buffer.push_null(),
+        Some(raw) if plain && column.column_type == ColumnType::Text => {
+            column.buffer.push_text(json::plain_string(raw));
+        }
         Some(raw) if json::kind(raw) == Kind::Null => column.buffer.push_null(),
         Some(raw) if column.column_type == ColumnType::Json => column.buffer.push_text(raw.get()),
         Some(raw) if column.column_type == ColumnType::Text => {
-            match text_value(raw, || field_name(&column.source))? {
+            match text_value(raw, false, || field_name(&column.source))? {
                 Some(text) => column.buffer.push_text(&text),
                 None => column.buffer.push_null(),
             }
         }
         Some(raw) => {
-            let cell = convert(raw, column.column_type, || field_name(&column.source))?;
+            let cell = convert(raw, plain, column.column_type, || {
+                field_name(&column.source)
+            })?;
             column.buffer.append(cell);
         }
     }
     Ok(())
 }
 
+/// For a column whose value the walk keeps as it is (top-level, `userIdentity` and
+/// `tlsDetails` leaves): that value, and whether it is a string without escapes.
+#[inline]
+fn value_read<'a>(
+    column: &ProjectedColumn,
+    view: &RecordView<'a>,
+) -> Option<(Option<Raw<'a>>, bool)> {
+    match &column.source {
+        Source::Top(_) => Some((view.top[column.slot], bit(view.plain_top, column.slot))),
+        Source::Identity(_) => Some((
+            view.identity[column.slot],
+            bit(view.plain_identity, column.slot),
+        )),
+        Source::Tls(_) => Some((view.tls[column.slot], false)),
+        _ => None,
+    }
+}
+
 /// The value of a text column: a string's contents, `None` for null.
 #[inline]
 fn text_value<'a>(
     raw: Raw<'a>,
+    plain: bool,
     field: impl Fn() -> String,
 ) -> Result<Option<Cow<'a, str>>, FieldError> {
-    json::string(raw).map_err(|()| FieldError::wrong_type(field(), "a string", raw.get()))
+    json::string_noted(raw, plain)
+        .map_err(|()| FieldError::wrong_type(field(), "a string", raw.get()))
 }
 
 fn cell<'a>(
@@ -1133,10 +1171,10 @@ fn cell<'a>(
     view: &RecordView<'a>,
     place: &'a FilePlace<'a>,
 ) -> Result<Cell<'a>, FieldError> {
-    let raw = match &column.source {
-        Source::Top(_) => view.top[column.slot],
-        Source::Identity(_) => view.identity[column.slot],
-        Source::Tls(_) => view.tls[column.slot],
+    let (raw, plain) = match &column.source {
+        Source::Top(_) | Source::Identity(_) | Source::Tls(_) => {
+            value_read(column, view).expect("a value the walk keeps")
+        }
         Source::RequestParameter(_) => {
             return Ok(
                 match view.request_parameters.iter().find(|(p, _)| *p == position) {
@@ -1151,11 +1189,15 @@ fn cell<'a>(
     let Some(raw) = raw else {
         return Ok(Cell::Null);
     };
-    convert(raw, column.column_type, || field_name(&column.source))
+    convert(raw, plain, column.column_type, || {
+        field_name(&column.source)
+    })
 }
 
+/// `raw` converted to a cell of `column_type`; `plain`: it is a string without escapes.
 fn convert<'a>(
     raw: Raw<'a>,
+    plain: bool,
     column_type: ColumnType,
     field: impl Fn() -> String,
 ) -> Result<Cell<'a>, FieldError> {
@@ -1164,18 +1206,18 @@ fn convert<'a>(
     }
     match column_type {
         ColumnType::Json => Ok(Cell::Text(Cow::Borrowed(raw.get()))),
-        ColumnType::Text => Ok(text_value(raw, field)?.map_or(Cell::Null, Cell::Text)),
+        ColumnType::Text => Ok(text_value(raw, plain, field)?.map_or(Cell::Null, Cell::Text)),
         ColumnType::Bool => match (json::kind(raw), raw.get()) {
             (Kind::Bool, "true") => Ok(Cell::Bool(true)),
             (Kind::Bool, _) => Ok(Cell::Bool(false)),
-            (Kind::String, _) => match json::string(raw).ok().flatten().as_deref() {
+            (Kind::String, _) => match json::string_noted(raw, plain).ok().flatten().as_deref() {
                 Some(s) if s.eq_ignore_ascii_case("true") => Ok(Cell::Bool(true)),
                 Some(s) if s.eq_ignore_ascii_case("false") => Ok(Cell::Bool(false)),
                 _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
             },
             _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
         },
-        ColumnType::Timestamp => match json::string(raw) {
+        ColumnType::Timestamp => match json::string_noted(raw, plain) {
             Ok(Some(text)) => parse_timestamp_micros(&text)
                 .map(Cell::Timestamp)
                 .ok_or_else(|| FieldError::wrong_type(field(), "an ISO-8601 time", raw.get())),

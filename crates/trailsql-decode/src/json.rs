@@ -268,18 +268,34 @@ impl<'a> Cursor<'a> {
     /// [`Self::value`] when `strict`, else [`Self::skip_value`].
     #[inline]
     pub fn read_value(&mut self, strict: bool) -> Result<Raw<'a>, SyntaxError> {
+        self.read_value_noting_escapes(strict).map(|(raw, _)| raw)
+    }
+
+    /// [`Self::read_value`], and whether the value is a string without escapes: its
+    /// contents ([`plain_string`]) are then read without looking for backslashes again.
+    #[inline]
+    pub fn read_value_noting_escapes(
+        &mut self,
+        strict: bool,
+    ) -> Result<(Raw<'a>, bool), SyntaxError> {
         self.skip_ws();
         let start = self.pos;
-        match self.bytes().get(start) {
+        let plain = match self.bytes().get(start) {
             Some(b'"') => {
                 self.pos += 1;
-                self.string_tail()?;
+                !self.string_tail()?
             }
-            Some(b'{' | b'[') if strict => return self.container(start),
-            Some(b'{' | b'[') => self.pos = crate::structural::container_end(self.bytes(), start)?,
-            _ => self.scalar()?,
-        }
-        Ok(Raw(&self.text[start..self.pos]))
+            Some(b'{' | b'[') if strict => return Ok((self.container(start)?, false)),
+            Some(b'{' | b'[') => {
+                self.pos = crate::structural::container_end(self.bytes(), start)?;
+                false
+            }
+            _ => {
+                self.scalar()?;
+                false
+            }
+        };
+        Ok((Raw(&self.text[start..self.pos]), plain))
     }
 
     /// A literal or a number at the cursor.
@@ -656,6 +672,33 @@ pub(crate) fn string(raw: Raw<'_>) -> Result<Option<Cow<'_, str>>, ()> {
         }
         _ => Err(()),
     }
+}
+
+/// The contents of a string value that [`Cursor::read_value_noting_escapes`] found to
+/// hold no escapes.
+#[inline]
+pub(crate) fn plain_string(raw: Raw<'_>) -> &str {
+    let quoted = raw.get();
+    debug_assert!(quoted.len() >= 2 && quoted.starts_with('"') && !quoted[1..].contains('\\'));
+    &quoted[1..quoted.len() - 1]
+}
+
+/// [`string`], knowing whether `raw` is a string without escapes.
+#[inline]
+pub(crate) fn string_noted(raw: Raw<'_>, plain: bool) -> Result<Option<Cow<'_, str>>, ()> {
+    if plain {
+        return Ok(Some(Cow::Borrowed(plain_string(raw))));
+    }
+    string(raw)
+}
+
+/// [`text`], knowing whether `raw` is a string without escapes.
+#[inline]
+pub(crate) fn text_noted(raw: Raw<'_>, plain: bool) -> Option<Cow<'_, str>> {
+    if plain {
+        return Some(Cow::Borrowed(plain_string(raw)));
+    }
+    text(raw)
 }
 
 /// A scalar as text in the manner of Athena's `json_extract_scalar`: strings unquoted,

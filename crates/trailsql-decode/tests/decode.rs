@@ -667,3 +667,66 @@ fn flattened_columns_are_the_same_in_every_envelope() {
         );
     }
 }
+
+/// The walk notes which strings hold no escapes so their contents are copied without a
+/// second look; a string with escapes must still be unescaped, in every kind of column,
+/// and what one record noted must not carry over to the next.
+#[test]
+fn escaped_and_plain_strings_read_alike_in_every_kind_of_column() {
+    let schema = CloudTrailSchema::new(&[vec!["roleArn".to_string()]]);
+    let columns = [
+        "useragent",
+        "eventtime",
+        "useridentity_arn",
+        "requestparameters_rolearn",
+        "readonly",
+    ];
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    let file = br#"{"Records":[
+      {"userIdentity":{"arn":"arn:\u0061ws:x"},"eventTime":"\u0032024-01-07T10:00:00Z","userAgent":"say \"hi\"","requestParameters":{"roleArn":"a\nb"},"readOnly":"tru\u0065"},
+      {"userIdentity":{"arn":"arn:aws:y"},"eventTime":"2024-01-07T10:00:01Z","userAgent":"plain","requestParameters":{"roleArn":"c"},"readOnly":"true"},
+      {"userIdentity":{"arn":"arn:\\z"},"eventTime":"2024-01-07T10:00:02Z","userAgent":"back\\slash","requestParameters":{"roleArn":"d\/e"},"readOnly":false}
+    ]}"#;
+    // Every column, then each alone: a narrower projection walks less of each record.
+    let projections: Vec<Vec<usize>> = std::iter::once(projection.clone())
+        .chain(projection.iter().map(|&p| vec![p]))
+        .collect();
+    for projection in projections {
+        let mut decoder =
+            CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+        let mut batches = Vec::new();
+        decoder
+            .decode_file("mem.json", file.to_vec(), &mut |b| batches.push(b))
+            .unwrap();
+        batches.extend(decoder.flush());
+        let batch = arrow_select_concat(&batches);
+        let text = |column: &str| {
+            batch
+                .column_by_name(column)
+                .map(|_| strings(&batch, column))
+        };
+        let some = |values: [&str; 3]| Some(values.map(|v| Some(v.to_string())).to_vec());
+        if let Some(agents) = text("useragent") {
+            assert_eq!(Some(agents), some([r#"say "hi""#, "plain", r"back\slash"]));
+        }
+        if let Some(arns) = text("useridentity_arn") {
+            assert_eq!(Some(arns), some(["arn:aws:x", "arn:aws:y", r"arn:\z"]));
+        }
+        if let Some(roles) = text("requestparameters_rolearn") {
+            assert_eq!(Some(roles), some(["a\nb", "c", "d/e"]));
+        }
+        if let Some(times) = batch.column_by_name("eventtime") {
+            let times = times.as_primitive::<TimestampMicrosecondType>();
+            assert_eq!(times.value(1) - times.value(0), 1_000_000);
+        }
+        if batch.column_by_name("readonly").is_some() {
+            assert_eq!(
+                bools(&batch, "readonly"),
+                [Some(true), Some(true), Some(false)]
+            );
+        }
+    }
+}
