@@ -508,6 +508,11 @@ fn runtime_env(options: &EngineOptions) -> Result<Arc<RuntimeEnv>> {
 
 fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<SessionContext> {
     let mut config = SessionConfig::new().with_information_schema(true);
+    // NULLs sort last whichever the direction, as in Athena, CloudTrail Lake (Trino) and
+    // DuckDB; DataFusion's default puts them first in a descending sort. It also lets a
+    // TopK on `eventtime DESC` bound the times it still wants (`eventtime > x`, no
+    // `IS NULL OR`), which is what leaves older files unread (see `running_filters`).
+    config.options_mut().sql_parser.default_null_ordering = "nulls_last".to_string();
     if let Some(partitions) = options.target_partitions {
         config = config.with_target_partitions(partitions.max(1));
     }

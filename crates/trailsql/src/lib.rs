@@ -38,6 +38,7 @@ pub mod parquet;
 mod prune;
 mod reads;
 pub mod results;
+mod running_filters;
 pub mod s3;
 mod sample;
 mod scan;

@@ -8,10 +8,15 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::config::ConfigOptions;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::SortOrderPushdownResult;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -23,6 +28,7 @@ use trailsql_decode::{
 
 use crate::parquet::cache::ParquetCache;
 use crate::reads::ReadGate;
+use crate::running_filters::RunningFilters;
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
 
@@ -99,9 +105,24 @@ fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusion
     DataFusionError::External(Box::new(error))
 }
 
+/// Orders files by the delivery stamp in their names; files outside the layout, whose
+/// times are unknown, come first either way (nothing can leave them out, and reading
+/// them early sets a TopK's bar sooner).
+fn sort_by_delivery(files: &mut [LogObject], newest_first: bool) {
+    let delivered = |object: &LogObject| {
+        trailsql_decode::parse_log_location(&object.location).and_then(|place| place.delivered)
+    };
+    files.sort_by_cached_key(|object| match delivered(object) {
+        None => (false, 0),
+        Some(at) if newest_first => (true, -at),
+        Some(at) => (true, at),
+    });
+}
+
 /// S3 objects read ahead of the decoder, per partition: enough to hide request latency.
 const STORE_READS_AHEAD: usize = 16;
 
+#[derive(Clone)]
 pub struct CloudTrailScanExec {
     schema: Arc<CloudTrailSchema>,
     projection: Option<Vec<usize>>,
@@ -120,6 +141,13 @@ pub struct CloudTrailScanExec {
     /// Filters the decoder checks as it reads, so rejected records never become rows
     /// (they are applied again above the scan).
     decoder_filters: Vec<TextFilter>,
+    /// Filters from the operators above (a TopK's bar, say), read again before each
+    /// file to leave out files whose delivery time they rule out.
+    running: RunningFilters,
+    late_delivery_micros: i64,
+    /// Set when the query's sort was pushed here: each partition reads its files in
+    /// delivery order, newest first for a descending sort.
+    newest_first: Option<bool>,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -168,7 +196,17 @@ impl CloudTrailScanExec {
             fill,
             reads: Arc::new(ReadGate::new(crate::reads::DEFAULT_CONCURRENT_READS)),
             decoder_filters: Vec::new(),
+            running: RunningFilters::default(),
+            late_delivery_micros: 0,
+            newest_first: None,
         }
+    }
+
+    /// How late CloudTrail may deliver a file, for reading time bounds against delivery
+    /// stamps.
+    pub(crate) fn with_late_delivery(mut self, micros: i64) -> Self {
+        self.late_delivery_micros = micros;
+        self
     }
 
     pub(crate) fn with_decoder_filters(mut self, filters: Vec<TextFilter>) -> Self {
@@ -241,6 +279,13 @@ impl DisplayAs for CloudTrailScanExec {
                         .collect();
                     write!(f, ", decoder_filters=[{}]", filters.join(" AND "))?;
                 }
+                if let Some(newest_first) = self.newest_first {
+                    let order = if newest_first { "newest" } else { "oldest" };
+                    write!(f, ", files_by_delivery={order}_first")?;
+                }
+                if !self.running.is_empty() {
+                    write!(f, ", running_filters=[{}]", self.running)?;
+                }
                 write!(f, ", {}", self.listing)
             }
             DisplayFormatType::TreeRender => write!(f, "files={}", self.files_listed),
@@ -275,6 +320,60 @@ impl ExecutionPlan for CloudTrailScanExec {
         Ok(self)
     }
 
+    /// Takes the filters of the operators above that tighten on `eventtime` as the
+    /// query runs (a TopK's bar) to leave out files. They stay with those operators
+    /// too: the scan only uses them to skip whole files.
+    fn handle_child_pushdown_result(
+        &self,
+        _phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let filters: Vec<Arc<dyn PhysicalExpr>> = child_pushdown_result
+            .parent_filters
+            .into_iter()
+            .map(|result| result.filter)
+            .collect();
+        let propagation = FilterPushdownPropagation::with_parent_pushdown_result(vec![
+            PushedDown::No;
+            filters.len()
+        ]);
+        let timed: Vec<Arc<dyn PhysicalExpr>> = filters
+            .into_iter()
+            .filter(RunningFilters::tightens_on_the_time)
+            .collect();
+        if timed.is_empty() {
+            return Ok(propagation);
+        }
+        let mut scan = self.clone();
+        scan.running = self.running.with(timed, self.late_delivery_micros);
+        Ok(propagation.with_updated_node(Arc::new(scan)))
+    }
+
+    /// A sort on `eventtime` orders each partition's files by delivery time, so that a
+    /// TopK's bar rises (or falls) from the first batch and its filter leaves the rest
+    /// unread. The rows still need sorting: files overlap in time.
+    fn try_pushdown_sort(
+        &self,
+        order: &[PhysicalSortExpr],
+    ) -> Result<SortOrderPushdownResult<Arc<dyn ExecutionPlan>>> {
+        let Some(first) = order.first() else {
+            return Ok(SortOrderPushdownResult::Unsupported);
+        };
+        if !RunningFilters::is_the_time(&first.expr) {
+            return Ok(SortOrderPushdownResult::Unsupported);
+        }
+        let newest_first = first.options.descending;
+        let mut scan = self.clone();
+        for group in &mut scan.groups {
+            sort_by_delivery(group, newest_first);
+        }
+        scan.newest_first = Some(newest_first);
+        Ok(SortOrderPushdownResult::Inexact {
+            inner: Arc::new(scan),
+        })
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -298,15 +397,22 @@ impl ExecutionPlan for CloudTrailScanExec {
         let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(STORE_READS_AHEAD);
         let mut local = Vec::new();
         let gate = Arc::clone(&self.reads);
+        let running = self.running.clone();
         if remote {
             let gate = Arc::clone(&gate);
+            let running = running.clone();
             builder.spawn(async move {
-                let gate = &gate;
+                let (gate, running) = (&gate, &running);
+                // `None`: left unread, ruled out by the running filters when its turn
+                // to be fetched came.
                 let mut reads = futures::stream::iter(files)
                     .map(|object| async move {
+                        if running.rules_out(&object) {
+                            return (object, None);
+                        }
                         let _pass = gate.enter().await;
                         let bytes = object.read_async().await;
-                        (object, bytes)
+                        (object, Some(bytes))
                     })
                     .buffered(STORE_READS_AHEAD);
                 while let Some(read) = reads.next().await {
@@ -337,22 +443,30 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut open = true;
             let mut local = local.into_iter();
             let mut next = || match local.next() {
+                Some(object) if running.rules_out(&object) => Some((object, None)),
                 Some(object) => {
                     let pass = gate.enter_blocking();
                     let read = object.read();
                     drop(pass);
-                    Some((object, read))
+                    Some((object, Some(read)))
                 }
                 None => object_rx.blocking_recv(),
             };
             while let Some((object, read)) = next() {
                 let bytes = match read {
-                    Ok(bytes) => bytes,
-                    Err(error) if options.on_error == OnError::Skip => {
+                    None => {
+                        stats.update(|s| {
+                            s.files_pruned += 1;
+                            s.bytes_pruned += object.size;
+                        });
+                        continue;
+                    }
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(error)) if options.on_error == OnError::Skip => {
                         stats.update(|s| s.add_unreadable(&error.to_string()));
                         continue;
                     }
-                    Err(error) => return Err(external(error)),
+                    Some(Err(error)) => return Err(external(error)),
                 };
                 let outcome = match writer.as_mut() {
                     None => decoder
@@ -388,6 +502,15 @@ impl ExecutionPlan for CloudTrailScanExec {
                     }
                 };
                 stats.update(|s| s.add_file(object.size, &outcome));
+                // Filters that tighten as rows arrive see each file's rows at once, not
+                // a batch's worth of files later.
+                if !running.is_empty()
+                    && open
+                    && let Some(batch) = decoder.flush()
+                {
+                    sent += batch.num_rows();
+                    open &= tx.blocking_send(Ok(batch)).is_ok();
+                }
                 // The consumer hung up (LIMIT reached, query cancelled) or we have enough.
                 if !open || limit.is_some_and(|l| sent + decoder.buffered_rows() >= l) {
                     break;

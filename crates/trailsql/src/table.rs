@@ -230,7 +230,8 @@ impl TableProvider for CloudTrailTable {
                 cache,
             )
             .with_decoder_filters(decoder_filters)
-            .with_read_gate(Arc::clone(&self.reads)),
+            .with_read_gate(Arc::clone(&self.reads))
+            .with_late_delivery(self.late_delivery_micros),
         )];
         for (url, files) in parquet {
             children.push(crate::parquet::scan_files(
@@ -249,7 +250,9 @@ impl TableProvider for CloudTrailTable {
 
 /// Whether a file at this path can hold events meeting the constraints, by what its place
 /// in CloudTrail's layout says (files outside the layout are always kept).
-fn keeps(location: &str, constraints: &Constraints, late_delivery_micros: i64) -> bool {
+/// Whether a file at `location` can hold events meeting `constraints` (a file outside
+/// the layout always can).
+pub(crate) fn keeps(location: &str, constraints: &Constraints, late_delivery_micros: i64) -> bool {
     let Some(place) = trailsql_decode::parse_log_location(location) else {
         return true;
     };

@@ -202,3 +202,54 @@ fn trailsql_decode_account(location: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// `ORDER BY eventtime DESC LIMIT n`, an investigation's first question: the newest
+/// files are read first, and the TopK's bar then leaves the older files unread. Ascending
+/// too, and with a second sort key; the answers are the full scan's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_latest_events_leave_older_files_unread() {
+    let dir = trail();
+    let engine = Engine::open(
+        &[dir.path().display().to_string()],
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    for order in ["DESC", "ASC", "DESC, eventid DESC"] {
+        let sql = format!(
+            "SELECT eventtime AS at, eventid, log_file FROM cloudtrail ORDER BY eventtime {order} LIMIT 7"
+        );
+        let (pruned, stats) = run(&engine, &sql).await;
+        let (full, full_stats) = run(&engine, &unpruned(&sql)).await;
+        assert_eq!(pruned, full, "{order}");
+        assert_eq!(full_stats.files_read, 288);
+        // Each partition reads its newest (or oldest) files until the bar is set.
+        assert!(stats.files_read <= 16, "{order}: {stats}");
+        assert_eq!(
+            stats.files_pruned,
+            288 - stats.files_read,
+            "{order}: {stats}"
+        );
+    }
+    let (plan, _) = run(
+        &engine,
+        "EXPLAIN SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 3",
+    )
+    .await;
+    assert!(plan.contains("files_by_delivery=newest_first"), "{plan}");
+    assert!(plan.contains("running_filters=[DynamicFilter"), "{plan}");
+    // A filter fixed when the query is planned prunes the listing, not each file again.
+    let (plan, _) = run(
+        &engine,
+        "EXPLAIN SELECT count(*) FROM cloudtrail WHERE eventtime > '2024-01-08'",
+    )
+    .await;
+    assert!(!plan.contains("running_filters"), "{plan}");
+    // No TopK, no running filter: every file is read.
+    let (_, stats) = run(
+        &engine,
+        "SELECT eventname FROM cloudtrail ORDER BY eventtime DESC",
+    )
+    .await;
+    assert_eq!(stats.files_read, 288);
+}

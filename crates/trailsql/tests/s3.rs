@@ -225,6 +225,19 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
         ungated.peak_concurrent_reads
     );
 
+    // The latest events: the newest objects are fetched first, and once the TopK's bar
+    // is set the older ones are not fetched at all (read-ahead included).
+    let sql =
+        "SELECT eventtime AS at, eventid FROM cloudtrail ORDER BY eventtime DESC, eventid LIMIT 5";
+    let (got, stats) = run(&s3, sql).await;
+    assert_eq!(got, run(&local, sql).await.0);
+    assert!(
+        stats.store_get_requests < written as u64 / 2,
+        "{} of {written}: {stats}",
+        stats.store_get_requests
+    );
+    assert_eq!(stats.store_get_requests, stats.files_read, "{stats}");
+
     // One account, region and quarter day: a handful of objects and LIST requests.
     let sql = "SELECT count(*) FROM cloudtrail WHERE eventtime BETWEEN '2024-01-08T06:00:00Z' AND '2024-01-08T12:00:00Z' AND log_account = '777788889999' AND log_region = 'ap-southeast-2'";
     let fresh = Engine::open(&["s3://trail-bucket/"], options(&moto.endpoint))
