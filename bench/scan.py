@@ -48,6 +48,14 @@ QUERIES = {
         "SELECT r.userIdentity.arn, r.errorCode, count(*) FROM {records} "
         "WHERE r.errorCode IS NOT NULL GROUP BY 1, 2",
     ),
+    # An investigation's first question: the latest events (files left unread by the
+    # TopK's bar, see the guide).
+    "latest": (
+        "SELECT eventtime, eventid, eventname FROM cloudtrail "
+        "ORDER BY eventtime DESC, eventid LIMIT 20",
+        "SELECT r.eventTime, r.eventID, r.eventName FROM {records} "
+        "ORDER BY 1 DESC, 2 LIMIT 20",
+    ),
 }
 
 DUCKDB_RECORDS = (
