@@ -63,6 +63,24 @@ pub fn parse_log_location(path: &str) -> Option<LogLocation<'_>> {
     })
 }
 
+/// When the file at `path` was delivered: from its place in the layout, or, for a file
+/// copied out of it, from a name of CloudTrail's own form
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`). Other files:
+/// `None`, even when a part of their name looks like a stamp.
+pub fn delivered_at(path: &str) -> Option<i64> {
+    if let Some(place) = parse_log_location(path) {
+        return place.delivered;
+    }
+    let name = path.rsplit(['/', '\\']).next()?;
+    let mut parts = name.split('_');
+    let account = parts.next()?;
+    let kind = parts.next()?;
+    let named_by_cloudtrail = is_account_id(account)
+        && matches!(kind, "CloudTrail" | "CloudTrail-Insight")
+        && parts.next().is_some_and(|region| !region.is_empty());
+    named_by_cloudtrail.then(|| delivery_stamp(name)).flatten()
+}
+
 /// The `YYYYMMDDTHHmmZ` delivery stamp of a CloudTrail file name, in microseconds.
 pub fn delivery_stamp(file_name: &str) -> Option<i64> {
     let stamp = file_name
@@ -76,6 +94,26 @@ pub fn delivery_stamp(file_name: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_comes_from_the_layout_or_a_name_of_cloudtrails_form() {
+        let stamp = delivery_stamp("x_20230710T1220Z_y").unwrap();
+        for path in [
+            "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/218007301253_CloudTrail_us-east-1_20230710T1220Z_WM.json.gz",
+            "/tmp/flat/218007301253_CloudTrail_us-east-1_20230710T1220Z_WM.json",
+            "218007301253_CloudTrail-Insight_us-east-1_20230710T1220Z_WM.json.gz",
+        ] {
+            assert_eq!(delivered_at(path), Some(stamp), "{path}");
+        }
+        for path in [
+            "/tmp/export_20230710T1220Z_x.json",
+            "/tmp/218007301253_Other_us-east-1_20230710T1220Z_x.json",
+            "/tmp/21800730125_CloudTrail_us-east-1_20230710T1220Z_x.json",
+            "/tmp/218007301253_CloudTrail_us-east-1.json",
+        ] {
+            assert_eq!(delivered_at(path), None, "{path}");
+        }
+    }
 
     #[test]
     fn reads_the_layout() {

@@ -105,18 +105,17 @@ fn external(error: impl std::error::Error + Send + Sync + 'static) -> DataFusion
     DataFusionError::External(Box::new(error))
 }
 
-/// Orders files by the delivery stamp in their names; files outside the layout, whose
-/// times are unknown, come first either way (nothing can leave them out, and reading
+/// Orders files by when they were delivered (`trailsql_decode::delivered_at`); files
+/// whose delivery is unknown come first either way (nothing can leave them out, and reading
 /// them early sets a TopK's bar sooner).
 fn sort_by_delivery(files: &mut [LogObject], newest_first: bool) {
-    let delivered = |object: &LogObject| {
-        trailsql_decode::parse_log_location(&object.location).and_then(|place| place.delivered)
-    };
-    files.sort_by_cached_key(|object| match delivered(object) {
-        None => (false, 0),
-        Some(at) if newest_first => (true, -at),
-        Some(at) => (true, at),
-    });
+    files.sort_by_cached_key(
+        |object| match trailsql_decode::delivered_at(&object.location) {
+            None => (false, 0),
+            Some(at) if newest_first => (true, -at),
+            Some(at) => (true, at),
+        },
+    );
 }
 
 /// S3 objects read ahead of the decoder, per partition: enough to hide request latency.

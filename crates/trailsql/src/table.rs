@@ -250,27 +250,23 @@ impl TableProvider for CloudTrailTable {
 
 /// Whether a file at this path can hold events meeting the constraints, by what its place
 /// in CloudTrail's layout says (files outside the layout are always kept).
-/// Whether a file at `location` can hold events meeting `constraints` (a file outside
-/// the layout always can).
+/// Whether a file at `location` can hold events meeting `constraints` (a file neither
+/// in the layout nor named as CloudTrail names its files always can).
 pub(crate) fn keeps(location: &str, constraints: &Constraints, late_delivery_micros: i64) -> bool {
-    let Some(place) = trailsql_decode::parse_log_location(location) else {
-        return true;
-    };
-    if constraints
-        .accounts
-        .as_ref()
-        .is_some_and(|a| !a.contains(place.account))
-        || constraints
-            .regions
+    if let Some(place) = trailsql_decode::parse_log_location(location)
+        && (constraints
+            .accounts
             .as_ref()
-            .is_some_and(|r| !r.contains(place.region))
+            .is_some_and(|a| !a.contains(place.account))
+            || constraints
+                .regions
+                .as_ref()
+                .is_some_and(|r| !r.contains(place.region)))
     {
         return false;
     }
-    match place.delivered {
-        Some(delivered) => {
-            crate::layout::delivered_in_window(delivered, constraints, late_delivery_micros)
-        }
-        None => true,
-    }
+    // A file copied out of the layout keeps its delivery time in its name.
+    trailsql_decode::delivered_at(location).is_none_or(|delivered| {
+        crate::layout::delivered_in_window(delivered, constraints, late_delivery_micros)
+    })
 }

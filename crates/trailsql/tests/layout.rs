@@ -253,3 +253,40 @@ async fn the_latest_events_leave_older_files_unread() {
     .await;
     assert_eq!(stats.files_read, 288);
 }
+
+/// Files copied out of the layout into one folder keep CloudTrail's names, and with
+/// them their delivery times: time filters and the latest events prune them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_copied_out_of_the_layout_prune_by_their_names() {
+    let dir = trail();
+    let flat = tempfile::tempdir().unwrap();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                std::fs::copy(&path, flat.path().join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let engine = Engine::open(
+        &[flat.path().display().to_string()],
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(engine.layouts().is_empty());
+    for sql in [
+        "SELECT count(*) AS n, min(eventtime) AS first FROM cloudtrail \
+         WHERE eventtime >= '2024-01-08T06:00:00Z' AND eventtime < '2024-01-08T09:00:00Z'",
+        "SELECT eventtime AS at, eventid FROM cloudtrail ORDER BY eventtime DESC LIMIT 7",
+    ] {
+        let (pruned, stats) = run(&engine, sql).await;
+        let (full, full_stats) = run(&engine, &unpruned(sql)).await;
+        assert_eq!(pruned, full, "{sql}");
+        assert_eq!(full_stats.files_read, 288);
+        assert!(stats.files_read <= 40, "{sql}: {stats}");
+    }
+}
