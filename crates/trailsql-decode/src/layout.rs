@@ -68,9 +68,14 @@ pub fn parse_log_location(path: &str) -> Option<LogLocation<'_>> {
 /// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`). Other files:
 /// `None`, even when a part of their name looks like a stamp.
 pub fn delivered_at(path: &str) -> Option<i64> {
-    if let Some(place) = parse_log_location(path) {
-        return place.delivered;
+    match parse_log_location(path) {
+        Some(place) => place.delivered,
+        None => delivered_by_name(path),
     }
+}
+
+/// The delivery time a file outside the layout keeps in a name of CloudTrail's form.
+pub fn delivered_by_name(path: &str) -> Option<i64> {
     let name = path.rsplit(['/', '\\']).next()?;
     let mut parts = name.split('_');
     let account = parts.next()?;

@@ -31,8 +31,8 @@ pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use filter::{TextFilter, TextTest};
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into};
 pub use layout::{
-    LogLocation, delivered_at, delivery_stamp, is_account_id, is_organization_id,
-    parse_log_location,
+    LogLocation, delivered_at, delivered_by_name, delivery_stamp, is_account_id,
+    is_organization_id, parse_log_location,
 };
 pub use schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, REQUEST_PARAMETERS_PREFIX, Source,

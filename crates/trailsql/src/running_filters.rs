@@ -11,10 +11,11 @@
 //!
 //! The bound is the same one the planned time pruning uses (see
 //! [`crate::layout::delivered_in_window`]): events up to a minute before the delivery
-//! stamp's minute ends, and at most the late-delivery allowance before it. Files outside
-//! the layout have no stamp and are always read. Rows are still filtered and sorted
-//! above the scan, so leaving a file out can only save work, never change the answer,
-//! as long as the layout's files hold what CloudTrail puts in them.
+//! stamp's minute ends, and at most the late-delivery allowance before it. Files with no
+//! stamp (outside the layout, and not named as CloudTrail names files) are always read.
+//! Rows are still filtered and sorted above the scan, so leaving a file out can only
+//! save work, never change the answer, as long as the layout's files hold what
+//! CloudTrail puts in them.
 
 use std::sync::Arc;
 
@@ -30,13 +31,6 @@ use datafusion::physical_expr_common::physical_expr::{
 use crate::prune::Constraints;
 use crate::source::LogObject;
 
-impl std::fmt::Display for RunningFilters {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let filters: Vec<String> = self.filters.iter().map(|f| f.to_string()).collect();
-        f.write_str(&filters.join(", "))
-    }
-}
-
 /// The column the bounds are read for.
 const TIME_COLUMN: &str = "eventtime";
 
@@ -48,22 +42,19 @@ pub(crate) struct RunningFilters {
 }
 
 impl RunningFilters {
-    pub(crate) fn new(filters: Vec<Arc<dyn PhysicalExpr>>, late_delivery_micros: i64) -> Self {
-        Self {
-            filters,
-            late_delivery_micros,
-        }
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.filters.is_empty()
     }
 
-    /// These filters and `more`.
+    /// These filters and `more`, read against files delivered up to
+    /// `late_delivery_micros` after their events.
     pub(crate) fn with(&self, more: Vec<Arc<dyn PhysicalExpr>>, late_delivery_micros: i64) -> Self {
         let mut filters = self.filters.clone();
         filters.extend(more);
-        Self::new(filters, late_delivery_micros)
+        Self {
+            filters,
+            late_delivery_micros,
+        }
     }
 
     /// Whether `filter` changes while the query runs and reads `eventtime`, so it may
@@ -77,11 +68,6 @@ impl RunningFilters {
             && collect_columns(filter)
                 .iter()
                 .any(|column| column.name() == TIME_COLUMN)
-    }
-
-    /// Whether `expr` is the `eventtime` column.
-    pub(crate) fn is_the_time(expr: &Arc<dyn PhysicalExpr>) -> bool {
-        time_column(expr)
     }
 
     /// The time window every row passing the filters, as they are now, falls in.
@@ -110,6 +96,13 @@ impl RunningFilters {
     }
 }
 
+impl std::fmt::Display for RunningFilters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let filters: Vec<String> = self.filters.iter().map(|f| f.to_string()).collect();
+        f.write_str(&filters.join(", "))
+    }
+}
+
 /// The bounds on `eventtime` that `expr` implies for a row it lets through.
 fn time_bounds(expr: &Arc<dyn PhysicalExpr>) -> Constraints {
     let Some(binary) = expr.downcast_ref::<BinaryExpr>() else {
@@ -120,9 +113,9 @@ fn time_bounds(expr: &Arc<dyn PhysicalExpr>) -> Constraints {
         Operator::And => intersect(time_bounds(left), time_bounds(right)),
         Operator::Or => union(time_bounds(left), time_bounds(right)),
         op => match (
-            time_column(left),
+            is_the_time(left),
             micros(right),
-            time_column(right),
+            is_the_time(right),
             micros(left),
         ) {
             (true, Some(value), _, _) => compare(*op, value),
@@ -150,7 +143,8 @@ fn compare(op: Operator, value: i64) -> Constraints {
     }
 }
 
-fn time_column(expr: &Arc<dyn PhysicalExpr>) -> bool {
+/// Whether `expr` is the `eventtime` column.
+pub(crate) fn is_the_time(expr: &Arc<dyn PhysicalExpr>) -> bool {
     expr.downcast_ref::<Column>()
         .is_some_and(|column| column.name() == TIME_COLUMN)
 }

@@ -359,7 +359,7 @@ impl ExecutionPlan for CloudTrailScanExec {
         let Some(first) = order.first() else {
             return Ok(SortOrderPushdownResult::Unsupported);
         };
-        if !RunningFilters::is_the_time(&first.expr) {
+        if !crate::running_filters::is_the_time(&first.expr) {
             return Ok(SortOrderPushdownResult::Unsupported);
         }
         let newest_first = first.options.descending;

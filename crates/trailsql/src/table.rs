@@ -248,12 +248,11 @@ impl TableProvider for CloudTrailTable {
     }
 }
 
-/// Whether a file at this path can hold events meeting the constraints, by what its place
-/// in CloudTrail's layout says (files outside the layout are always kept).
 /// Whether a file at `location` can hold events meeting `constraints` (a file neither
 /// in the layout nor named as CloudTrail names its files always can).
 pub(crate) fn keeps(location: &str, constraints: &Constraints, late_delivery_micros: i64) -> bool {
-    if let Some(place) = trailsql_decode::parse_log_location(location)
+    let place = trailsql_decode::parse_log_location(location);
+    if let Some(place) = &place
         && (constraints
             .accounts
             .as_ref()
@@ -266,7 +265,11 @@ pub(crate) fn keeps(location: &str, constraints: &Constraints, late_delivery_mic
         return false;
     }
     // A file copied out of the layout keeps its delivery time in its name.
-    trailsql_decode::delivered_at(location).is_none_or(|delivered| {
+    let delivered = match place {
+        Some(place) => place.delivered,
+        None => trailsql_decode::delivered_by_name(location),
+    };
+    delivered.is_none_or(|delivered| {
         crate::layout::delivered_in_window(delivered, constraints, late_delivery_micros)
     })
 }
