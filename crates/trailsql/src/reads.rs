@@ -61,3 +61,111 @@ impl Drop for ReadPass<'_> {
         self.gate.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
+
+/// How many store objects one partition fetches ahead of its decoder. Each object holds a
+/// slot until it is decoded or ruled out. A query whose filters tighten as rows arrive (a
+/// TopK on the time) starts with one slot, and the window doubles as each object is done:
+/// the first objects set the TopK's bar, and each later object is checked against the bar
+/// when its slot comes, before its GET. Otherwise the window is at its widest from the
+/// start.
+#[derive(Debug)]
+pub(crate) struct ReadAhead {
+    slots: Arc<Semaphore>,
+    window: AtomicUsize,
+    widest: usize,
+}
+
+/// One object's room ahead of the decoder; dropping it frees the room and widens the
+/// window.
+pub(crate) struct AheadSlot {
+    ahead: Arc<ReadAhead>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl ReadAhead {
+    pub(crate) fn new(widest: usize, starts_narrow: bool) -> Self {
+        let widest = widest.max(1);
+        let first = if starts_narrow { 1 } else { widest };
+        Self {
+            slots: Arc::new(Semaphore::new(first)),
+            window: AtomicUsize::new(first),
+            widest,
+        }
+    }
+
+    /// Waits for room ahead of the decoder.
+    pub(crate) async fn slot(self: &Arc<Self>) -> AheadSlot {
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .expect("the read-ahead semaphore is never closed");
+        AheadSlot {
+            ahead: Arc::clone(self),
+            permit: Some(permit),
+        }
+    }
+
+    fn widen(&self) {
+        let grown = self
+            .window
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |window| {
+                (window < self.widest).then(|| (window * 2).min(self.widest))
+            });
+        if let Ok(before) = grown {
+            self.slots
+                .add_permits((before * 2).min(self.widest) - before);
+        }
+    }
+
+    /// Objects that may be fetched or waiting to be decoded at once, now.
+    #[cfg(test)]
+    fn window(&self) -> usize {
+        self.window.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for AheadSlot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.ahead.widen();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_narrow_window_doubles_with_each_decoded_object() {
+        let ahead = Arc::new(ReadAhead::new(16, true));
+        let mut widths = vec![ahead.window()];
+        for _ in 0..6 {
+            let slot = ahead.slot().await;
+            assert!(
+                ahead.slots.available_permits() < ahead.window(),
+                "the slot is held"
+            );
+            drop(slot);
+            widths.push(ahead.window());
+        }
+        assert_eq!(widths, [1, 2, 4, 8, 16, 16, 16]);
+        let held: Vec<_> = (0..16)
+            .map(|_| ahead.slots.try_acquire().unwrap())
+            .collect();
+        assert!(ahead.slots.try_acquire().is_err(), "never wider than 16");
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn a_wide_window_starts_at_its_widest() {
+        let ahead = Arc::new(ReadAhead::new(4, false));
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(ahead.slot().await);
+        }
+        assert!(ahead.slots.try_acquire().is_err());
+        held.pop();
+        assert_eq!(ahead.window(), 4, "already at its widest");
+        assert_eq!(ahead.slots.available_permits(), 1);
+    }
+}

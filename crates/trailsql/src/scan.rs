@@ -27,7 +27,7 @@ use trailsql_decode::{
 };
 
 use crate::parquet::cache::ParquetCache;
-use crate::reads::ReadGate;
+use crate::reads::{ReadAhead, ReadGate};
 use crate::running_filters::RunningFilters;
 use crate::source::LogObject;
 use crate::stats::{ScanStats, StatsCollector};
@@ -400,18 +400,21 @@ impl ExecutionPlan for CloudTrailScanExec {
         if remote {
             let gate = Arc::clone(&gate);
             let running = running.clone();
+            let ahead = Arc::new(ReadAhead::new(STORE_READS_AHEAD, !running.is_empty()));
             builder.spawn(async move {
-                let (gate, running) = (&gate, &running);
+                let (gate, running, ahead) = (&gate, &running, &ahead);
                 // `None`: left unread, ruled out by the running filters when its turn
-                // to be fetched came.
+                // to be fetched came. The running filters are read once the object has
+                // its read-ahead slot, as late as can be.
                 let mut reads = futures::stream::iter(files)
                     .map(|object| async move {
+                        let slot = ahead.slot().await;
                         if running.rules_out(&object) {
                             return (object, None);
                         }
                         let _pass = gate.enter().await;
                         let bytes = object.read_async().await;
-                        (object, Some(bytes))
+                        (object, Some((bytes, Some(slot))))
                     })
                     .buffered(STORE_READS_AHEAD);
                 while let Some(read) = reads.next().await {
@@ -447,11 +450,16 @@ impl ExecutionPlan for CloudTrailScanExec {
                     let pass = gate.enter_blocking();
                     let read = object.read();
                     drop(pass);
-                    Some((object, Some(read)))
+                    Some((object, Some((read, None))))
                 }
                 None => object_rx.blocking_recv(),
             };
             while let Some((object, read)) = next() {
+                // Held until the object is decoded.
+                let (read, _slot) = match read {
+                    Some((read, slot)) => (Some(read), slot),
+                    None => (None, None),
+                };
                 let bytes = match read {
                     None => {
                         stats.update(|s| {

@@ -226,13 +226,15 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
     );
 
     // The latest events: the newest objects are fetched first, and once the TopK's bar
-    // is set the older ones are not fetched at all (read-ahead included).
+    // is set the older ones are not fetched at all. Read-ahead starts at one object, so
+    // the bar is set before many GETs are made (9-11 here; 33 when it started at 16 per
+    // partition).
     let sql =
         "SELECT eventtime AS at, eventid FROM cloudtrail ORDER BY eventtime DESC, eventid LIMIT 5";
     let (got, stats) = run(&s3, sql).await;
     assert_eq!(got, run(&local, sql).await.0);
     assert!(
-        stats.store_get_requests < written as u64 / 2,
+        stats.store_get_requests <= 20,
         "{} of {written}: {stats}",
         stats.store_get_requests
     );
