@@ -3,17 +3,14 @@
 //! Queries often read a key most records lack (`errorCode` is absent from about 95% of
 //! events). Knowing it is absent otherwise means reading every remaining key of every
 //! record. Once a record has given every value the query reads that records usually
-//! have, the rest of the record is found by its structure alone and searched once for
-//! the rare keys still missing. When none of them can be there, the record is done.
+//! have, the rest of the record is skipped by its structure alone, and the same pass
+//! looks for the rare keys still missing ([`structural::object_rest_end_lacking`]). When
+//! none of them can be there, the record is done.
 //!
 //! The search over-approximates, so it can only send a record back to the member-by-member
-//! walk, never lose a key: keys match in any ASCII case, so the rest is searched with
-//! every byte's `0x20` bit set (which lowers `A`-`Z` and keeps `"`), for the lowered key
-//! in its quotes; and a key spelled with `\u` escapes is ruled out by finding no `\u`
-//! (lowered: `|u`) at all. A key found anywhere, even in a value or a nested object,
-//! means the walk goes on.
-
-use memchr::memmem::Finder;
+//! walk, never lose a key: keys match in any ASCII case, a key spelled with `\u` escapes
+//! is ruled out by finding no `\u` at all, and a key found anywhere (even in a value or a
+//! nested object) means the walk goes on.
 
 use crate::json::Cursor;
 use crate::structural;
@@ -30,20 +27,19 @@ const RECOUNT_EVERY: u32 = 2;
 /// Counts are halved past this many records, so a trail whose mix changes is followed.
 const HALVE_AT: u32 = 1 << 16;
 /// The rest of a record is searched only when records usually have at least this many
-/// keys after the ones read: below it, walking them costs no more than the search (the
-/// benchmark's ten columns, with about 11 keys left, gained nothing; a trail with 5 left
-/// lost 10%). Fuzzing searches whenever it can.
+/// keys after the ones read: below it, walking them costs no more than the search (on the
+/// benchmark trail, with 18 keys a record, the search gained 4.5% with 9 keys left, broke
+/// even with 6 and lost 3% with 2). Fuzzing searches whenever it can.
 #[cfg(not(fuzzing))]
-const MIN_KEYS_LEFT: u64 = 12;
+const MIN_KEYS_LEFT: u64 = 7;
 #[cfg(fuzzing)]
 const MIN_KEYS_LEFT: u64 = 0;
-/// A longer rest is walked, not searched: the search copies what it searches, and a
-/// hostile 200 MB record must not leave a 200 MB copy behind. Real records are a few KB.
-const LONGEST_SEARCHED: usize = 256 << 10;
 /// Searches stop for good when more than half of this many or more could not rule the
 /// keys out (the keys turn up in values, or every record holds `\u` escapes): then the
 /// search only adds to the walk.
 const SEARCHES_BEFORE_JUDGING: u32 = 256;
+/// Rare keys searched for at once; a record missing more is walked.
+const MOST_KEYS_SEARCHED: usize = 4;
 
 pub(crate) struct AbsenceProbe<const N: usize> {
     /// The top-level slots the query reads.
@@ -58,10 +54,8 @@ pub(crate) struct AbsenceProbe<const N: usize> {
     rare: [bool; N],
     /// How many read slots are not rare.
     common_reads: usize,
-    /// Per read slot, its key lowered and quoted.
-    needles: Vec<Option<Finder<'static>>>,
-    escape: Finder<'static>,
-    lowered: Vec<u8>,
+    /// Per read slot, its key lowered, when it can be searched for.
+    needles: Vec<Option<Vec<u8>>>,
     searches: u32,
     misses: u32,
     /// Top-level keys of the records walked to their end, and how many records.
@@ -76,9 +70,8 @@ impl<const N: usize> AbsenceProbe<N> {
             .iter()
             .zip(reads)
             .map(|(key, read)| {
-                read.then(|| {
-                    Finder::new(format!("\"{}\"", key.to_ascii_lowercase()).as_bytes()).into_owned()
-                })
+                (read && key.len() <= structural::LONGEST_WATCHED_KEY)
+                    .then(|| key.to_ascii_lowercase().into_bytes())
             })
             .collect();
         Self {
@@ -90,8 +83,6 @@ impl<const N: usize> AbsenceProbe<N> {
             rare: [false; N],
             common_reads: reads.iter().filter(|&&read| read).count(),
             needles,
-            escape: Finder::new(b"|u").into_owned(),
-            lowered: Vec::new(),
             searches: 0,
             misses: 0,
             keys_walked: 0,
@@ -190,40 +181,33 @@ impl<const N: usize> AbsenceProbe<N> {
         cursor: &mut Cursor<'_>,
         missing: impl Iterator<Item = usize>,
     ) -> bool {
-        let bytes = cursor.text().as_bytes();
-        let start = cursor.offset();
-        let Ok(end) = structural::object_rest_end(bytes, start) else {
-            return false;
-        };
-        if end - start > LONGEST_SEARCHED {
-            return false;
-        }
-        let lacks = self.lacks(&bytes[start..end], missing);
-        self.searches += 1;
-        if lacks {
-            cursor.move_to(end);
-        } else {
-            self.misses += 1;
-        }
-        lacks
-    }
-
-    /// Whether `rest` (the remaining members of a record, as bytes) certainly holds
-    /// none of the `missing` slots' keys.
-    fn lacks(&mut self, rest: &[u8], missing: impl Iterator<Item = usize>) -> bool {
-        self.lowered.clear();
-        self.lowered.extend(rest.iter().map(|&byte| byte | 0x20));
-        if self.escape.find(&self.lowered).is_some() {
-            return false;
-        }
+        let mut keys: [&[u8]; MOST_KEYS_SEARCHED] = [&[]; MOST_KEYS_SEARCHED];
+        let mut count = 0;
         for slot in missing {
-            if let Some(needle) = &self.needles[slot]
-                && needle.find(&self.lowered).is_some()
-            {
-                return false;
+            match &self.needles[slot] {
+                Some(needle) if count < MOST_KEYS_SEARCHED => {
+                    keys[count] = needle;
+                    count += 1;
+                }
+                _ => return false,
             }
         }
-        true
+        let bytes = cursor.text().as_bytes();
+        let Ok(found) = structural::object_rest_end_lacking(bytes, cursor.offset(), &keys[..count])
+        else {
+            return false;
+        };
+        self.searches += 1;
+        match found {
+            Some(end) => {
+                cursor.move_to(end);
+                true
+            }
+            None => {
+                self.misses += 1;
+                false
+            }
+        }
     }
 }
 
@@ -235,8 +219,20 @@ mod tests {
         AbsenceProbe::new(["eventName", "errorCode", "readOnly"], [true, true, false])
     }
 
+    /// Whether the search rules `errorCode` out of `rest`, the members after a first
+    /// one; when it does, the cursor must be past the record.
     fn lacks_error_code(rest: &str) -> bool {
-        probe().lacks(rest.as_bytes(), [1].into_iter())
+        let text = format!(r#"{{"eventName":"x"{rest} tail"#);
+        let mut cursor = Cursor::new(&text);
+        cursor.move_to(r#"{"eventName":"x""#.len());
+        let lacks = probe().skip_rest_lacking(&mut cursor, [1].into_iter());
+        let end = if lacks {
+            text.len() - " tail".len()
+        } else {
+            16
+        };
+        assert_eq!(cursor.offset(), end, "{text}");
+        lacks
     }
 
     #[test]
@@ -284,19 +280,30 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_rest_is_walked_not_copied() {
-        let mut probe = probe();
-        let huge = format!(r#"{{"a":"{}","b":1}}"#, "x".repeat(LONGEST_SEARCHED));
-        let mut cursor = Cursor::new(&huge);
-        cursor.move_to(1);
-        assert!(!probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
-        assert_eq!(cursor.offset(), 1);
-        assert_eq!(probe.lowered.capacity(), 0);
-        let small = r#"{"a":"x","b":1}"#;
-        let mut cursor = Cursor::new(small);
-        cursor.move_to(1);
+    fn keys_are_found_wherever_blocks_split_them() {
+        for pad in 0..140 {
+            let filler = format!(r#","f":"{}""#, "x".repeat(pad));
+            for (rest, lacks) in [
+                (format!(r#"{filler},"ErrorCode":"x"}}"#), false),
+                (format!(r#"{filler},"x":{{"errorcode":1}},"y":2}}"#), false),
+                (format!(r#"{filler},"errorCodes":1,"xerrorCode":2}}"#), true),
+                (format!(r#"{filler},"x":"\"errorCode\""}}"#), true),
+                (format!(r#"{filler},"x":"a\u0062"}}"#), false),
+            ] {
+                assert_eq!(lacks_error_code(&rest), lacks, "{rest}");
+            }
+        }
+    }
+
+    #[test]
+    fn several_keys_are_searched_at_once() {
+        let mut probe = AbsenceProbe::new(["eventName", "errorCode", "vpcEndpointId"], [true; 3]);
+        let text = r#"{"eventName":"x","readOnly":true,"VPCENDPOINTID":"v"}"#;
+        let mut cursor = Cursor::new(text);
+        cursor.move_to(16);
+        assert!(!probe.skip_rest_lacking(&mut cursor, [1, 2].into_iter()));
         assert!(probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
-        assert_eq!(cursor.offset(), small.len());
+        assert_eq!(cursor.offset(), text.len());
     }
 
     #[test]

@@ -17,62 +17,101 @@ const BLOCK: usize = 64;
 /// closing bracket).
 pub(crate) fn container_end(bytes: &[u8], start: usize) -> Result<usize, SyntaxError> {
     debug_assert!(matches!(bytes.get(start), Some(b'{' | b'[')));
-    scan(bytes, start, Scanner::default())
+    scan(bytes, start, Scanner::default(), &mut Unwatched).map(|end| end.expect("never stopped"))
 }
 
 /// Where the object the cursor is inside ends, from `pos` between two of its members
 /// (just past its closing brace).
 pub(crate) fn object_rest_end(bytes: &[u8], pos: usize) -> Result<usize, SyntaxError> {
-    let inside = Scanner {
-        depth: 1,
-        braces: 1,
-        ..Scanner::default()
-    };
-    scan(bytes, pos, inside)
+    scan(bytes, pos, Scanner::inside_an_object(), &mut Unwatched)
+        .map(|end| end.expect("never stopped"))
 }
 
-fn scan(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxError> {
+/// [`object_rest_end`], when the rest of the object certainly holds none of `keys`
+/// (lower-cased, at most [`LONGEST_WATCHED_KEY`] bytes) in any ASCII case; `None` when it
+/// may. Found in the same pass: a key is a pair of quotes its length apart, and the
+/// pairs the scan's quote masks give are compared with the keys. A key spelled with
+/// `\u` escapes has another length, so any `\u` in the rest also answers `None`. The
+/// answer over-approximates: the keys as values, nested, or in any pair of quotes that
+/// happen to enclose them give `None` too.
+pub(crate) fn object_rest_end_lacking(
+    bytes: &[u8],
+    pos: usize,
+    keys: &[&[u8]],
+) -> Result<Option<usize>, SyntaxError> {
+    debug_assert!(keys.iter().all(|key| key.len() <= LONGEST_WATCHED_KEY));
+    let mut watch = KeyWatch {
+        keys,
+        start: pos,
+        previous: None,
+        backslashes: false,
+    };
+    scan(bytes, pos, Scanner::inside_an_object(), &mut watch)
+}
+
+/// The longest key [`object_rest_end_lacking`] looks for: its quotes must fit in a
+/// block's distance.
+pub(crate) const LONGEST_WATCHED_KEY: usize = BLOCK - 2;
+
+fn scan(
+    bytes: &[u8],
+    start: usize,
+    scanner: Scanner,
+    watch: &mut impl Watch,
+) -> Result<Option<usize>, SyntaxError> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("popcnt")
         && std::arch::is_x86_feature_detected!("pclmulqdq")
     {
         // SAFETY: the features `scan_avx2` is compiled for were just detected.
-        return unsafe { scan_avx2(bytes, start, scanner) };
+        return unsafe { scan_avx2(bytes, start, scanner, watch) };
     }
-    scan_blocks(bytes, start, scanner, Masks::of, prefix_xor)
+    scan_blocks(bytes, start, scanner, watch, Masks::of, prefix_xor)
 }
 
 /// [`scan_blocks`] with AVX2 masks, and popcounts and the prefix XOR in one instruction
 /// each (the baseline x86_64 target has neither).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,popcnt,pclmulqdq")]
-unsafe fn scan_avx2(bytes: &[u8], start: usize, scanner: Scanner) -> Result<usize, SyntaxError> {
+unsafe fn scan_avx2(
+    bytes: &[u8],
+    start: usize,
+    scanner: Scanner,
+    watch: &mut impl Watch,
+) -> Result<Option<usize>, SyntaxError> {
     scan_blocks(
         bytes,
         start,
         scanner,
+        watch,
         // SAFETY: AVX2 and PCLMULQDQ are enabled for this function.
         |block| unsafe { Masks::avx2(block) },
         |quotes| unsafe { carryless_prefix_xor(quotes) },
     )
 }
 
+/// `Ok(None)` only when `watch` stopped the scan.
 #[inline(always)]
 fn scan_blocks(
     bytes: &[u8],
     start: usize,
     mut scanner: Scanner,
+    watch: &mut impl Watch,
     masks: impl Fn(&[u8; BLOCK]) -> Masks,
     prefix_xor: impl Fn(u64) -> u64,
-) -> Result<usize, SyntaxError> {
+) -> Result<Option<usize>, SyntaxError> {
     let mut block_start = start;
     while block_start + BLOCK <= bytes.len() {
         let block: &[u8; BLOCK] = bytes[block_start..block_start + BLOCK]
             .try_into()
             .expect("a whole block");
-        if let Some(end) = scanner.block(masks(block), &prefix_xor, block_start)? {
-            return Ok(end);
+        let end = scanner.block(masks(block), &prefix_xor, block_start)?;
+        if !watch.block(bytes, block_start, &scanner, end) {
+            return Ok(None);
+        }
+        if let Some(end) = end {
+            return Ok(Some(end));
         }
         block_start += BLOCK;
     }
@@ -81,12 +120,110 @@ fn scan_blocks(
     let tail = &bytes[block_start..];
     padded[..tail.len()].copy_from_slice(tail);
     match scanner.block(masks(&padded), &prefix_xor, block_start)? {
-        Some(end) => Ok(end),
+        Some(end) if !watch.block(bytes, block_start, &scanner, Some(end)) => Ok(None),
+        Some(end) => Ok(Some(end)),
         None => Err(SyntaxError {
             offset: bytes.len(),
             message: "EOF while parsing a value",
         }),
     }
+}
+
+/// Sees each block a scan has read; `false` stops the scan.
+trait Watch {
+    /// `end`: where the container ends, when it ends in this block.
+    fn block(&mut self, bytes: &[u8], offset: usize, scanner: &Scanner, end: Option<usize>)
+    -> bool;
+}
+
+/// A scan only for the end.
+struct Unwatched;
+
+impl Watch for Unwatched {
+    #[inline(always)]
+    fn block(&mut self, _: &[u8], _: usize, _: &Scanner, _: Option<usize>) -> bool {
+        true
+    }
+}
+
+/// Looks for keys as pairs of quotes their length apart, a block behind the scan (a
+/// pair may end in the next block).
+struct KeyWatch<'k> {
+    keys: &'k [&'k [u8]],
+    start: usize,
+    /// The previous block's offset and its quotes.
+    previous: Option<(usize, u64)>,
+    backslashes: bool,
+}
+
+impl Watch for KeyWatch<'_> {
+    #[inline(always)]
+    fn block(
+        &mut self,
+        bytes: &[u8],
+        offset: usize,
+        scanner: &Scanner,
+        end: Option<usize>,
+    ) -> bool {
+        self.backslashes |= scanner.backslashes != 0;
+        if let Some((previous, quotes)) = self.previous
+            && self.pairs_hold_a_key(bytes, previous, quotes, scanner.quotes)
+        {
+            return false;
+        }
+        match end {
+            None => {
+                self.previous = Some((offset, scanner.quotes));
+                true
+            }
+            Some(end) => {
+                let inside = end - offset;
+                let quotes = if inside >= BLOCK {
+                    scanner.quotes
+                } else {
+                    scanner.quotes & ((1u64 << inside) - 1)
+                };
+                let maybe = self.pairs_hold_a_key(bytes, offset, quotes, 0)
+                    || (self.backslashes && has_unicode_escape(&bytes[self.start..end]));
+                !maybe
+            }
+        }
+    }
+}
+
+impl KeyWatch<'_> {
+    /// Whether a pair of quotes starting in the block at `offset` (whose quotes are
+    /// `quotes`; `next` those of the block after it) encloses one of the keys.
+    #[inline(always)]
+    fn pairs_hold_a_key(&self, bytes: &[u8], offset: usize, quotes: u64, next: u64) -> bool {
+        if quotes == 0 {
+            return false;
+        }
+        self.keys.iter().any(|key| {
+            let gap = key.len() + 1;
+            let mut pairs = quotes & ((quotes >> gap) | (next << (BLOCK - gap)));
+            while pairs != 0 {
+                let at = offset + pairs.trailing_zeros() as usize + 1;
+                let enclosed = &bytes[at.min(bytes.len())..(at + key.len()).min(bytes.len())];
+                if enclosed.len() == key.len()
+                    && enclosed
+                        .iter()
+                        .zip(key.iter())
+                        .all(|(b, k)| b | 0x20 == k | 0x20)
+                {
+                    return true;
+                }
+                pairs &= pairs - 1;
+            }
+            false
+        })
+    }
+}
+
+/// Whether `bytes` hold a backslash followed by `u` or `U` (an escaped backslash before
+/// a `u` counts too: it only over-approximates).
+fn has_unicode_escape(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', bytes).any(|at| bytes.get(at + 1).is_some_and(|&b| b | 0x20 == b'u'))
 }
 
 /// What carries from one block to the next.
@@ -100,9 +237,21 @@ struct Scanner {
     depth: i64,
     /// Open braces not yet closed.
     braces: i64,
+    /// The last block's quotes that open or close strings (not escaped ones).
+    quotes: u64,
+    /// The last block's backslashes.
+    backslashes: u64,
 }
 
 impl Scanner {
+    fn inside_an_object() -> Self {
+        Scanner {
+            depth: 1,
+            braces: 1,
+            ..Scanner::default()
+        }
+    }
+
     /// Scans one block, given its masks; the end of the container if it closes here.
     #[inline(always)]
     fn block(
@@ -116,7 +265,9 @@ impl Scanner {
         } else {
             escaped(masks.backslash, &mut self.escape_carry)
         };
-        let in_string = prefix_xor(masks.quote & !escaped) ^ self.string_carry;
+        self.quotes = masks.quote & !escaped;
+        self.backslashes = masks.backslash;
+        let in_string = prefix_xor(self.quotes) ^ self.string_carry;
         self.string_carry = ((in_string as i64) >> 63) as u64;
         let open = masks.open & !in_string;
         let close = masks.close & !in_string;
@@ -405,6 +556,66 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 3000);
+    }
+
+    #[test]
+    fn a_rest_said_to_lack_a_key_lacks_it() {
+        let keys = [
+            "\"errorCode\"",
+            "\"ERRORcode\"",
+            "\"errorCodes\"",
+            "\"xerrorCode\"",
+            "\"error\\u0043ode\"",
+            "\"k1\"",
+            "\"eventName\"",
+        ];
+        let mut state = 3;
+        let (mut lacking, mut maybe) = (0, 0);
+        for round in 0..4000 {
+            let mut text = " ".repeat(round % 70);
+            text.push_str("{\"first\":1");
+            let pos = text.len();
+            for _ in 0..next(&mut state) % 6 {
+                // Rarely the key itself, so that most rests lack it.
+                let key = keys[next(&mut state) % keys.len()];
+                let key = if key.contains("rrorCode\"") && !next(&mut state).is_multiple_of(3) {
+                    "\"k2\""
+                } else {
+                    key
+                };
+                text.push_str(&format!(",{key}:"));
+                random_json(&mut state, 3, &mut text);
+            }
+            text.push_str("} tail");
+            let bytes = text.as_bytes();
+            let found = object_rest_end_lacking(bytes, pos, &[b"errorcode"]).unwrap();
+            let mut cursor = Cursor::new(&text);
+            cursor.move_to(text.find('{').unwrap());
+            let mut has_key = false;
+            cursor
+                .members(|cursor, key| {
+                    has_key |= key.eq_ignore_ascii_case("errorCode");
+                    cursor.value().map(|_| ())
+                })
+                .unwrap();
+            let rest = text[pos..].to_ascii_lowercase();
+            let plainly_lacks = !rest.contains("errorcode") && !rest.contains("\\u");
+            match found {
+                Some(end) => {
+                    assert!(!has_key, "{text}");
+                    assert_eq!(Ok(end), object_rest_end(bytes, pos), "{text}");
+                    lacking += 1;
+                }
+                None => {
+                    assert!(
+                        !plainly_lacks,
+                        "a rest without the key is ruled out: {text}"
+                    );
+                    maybe += 1;
+                }
+            }
+        }
+        assert!(lacking > 500 && maybe > 500, "{lacking} {maybe}");
     }
 
     #[test]
