@@ -99,6 +99,8 @@ pub struct CloudTrailDecoder {
     needs: Needs,
     /// How many top-level values the columns read.
     top_reads: usize,
+    /// Bit `i`: the columns read top-level slot `i`.
+    read_top_slots: u64,
     top_index: FastMap<String, usize>,
     identity_tree: KeyTree,
     tls_index: FastMap<String, usize>,
@@ -404,6 +406,9 @@ impl CloudTrailDecoder {
             columns,
             rows: 0,
             top_reads: needs.top_reads(),
+            read_top_slots: (0..TOP_FIELDS.len())
+                .filter(|&slot| needs.read_top[slot])
+                .fold(0, |slots, slot| slots | 1 << slot),
             needs,
             top_index,
             identity_tree,
@@ -616,6 +621,8 @@ impl CloudTrailDecoder {
         let mut previous = RECORD_START;
         let mut members = 0;
         let mut walked_to_end = false;
+        // Bit `i`: the read slot `i` has been found in this record.
+        let mut found = 0u64;
         cursor.expect(b'{', "expected an object")?;
         if cursor.eat(b'}') {
             self.finish_view(view);
@@ -642,6 +649,7 @@ impl CloudTrailDecoder {
                 && view.top[i].is_none()
             {
                 wanted -= 1;
+                found |= 1 << i;
                 if let Some(absence) = &mut self.absence {
                     absence.found(i);
                     common_wanted -= usize::from(!absence.is_rare(i));
@@ -699,7 +707,7 @@ impl CloudTrailDecoder {
                 // Searched once per record: if the search cannot rule the keys out, the
                 // walk goes on.
                 common_wanted = usize::MAX;
-                if self.rest_lacks_the_rest(cursor, view, members) {
+                if self.rest_lacks_the_rest(cursor, found, members) {
                     break;
                 }
             }
@@ -739,12 +747,13 @@ impl CloudTrailDecoder {
     }
 
     /// Whether the rest of the record under `cursor` (between two of its members, after
-    /// `members_read` of them) certainly holds none of the keys still wanted; if so, the
-    /// cursor moves past it. Searched only when enough keys usually remain.
+    /// `members_read` of them, with the read slots `found` found) certainly holds none of
+    /// the keys still wanted; if so, the cursor moves past it. Searched only when enough
+    /// keys usually remain.
     fn rest_lacks_the_rest(
         &mut self,
         cursor: &mut Cursor<'_>,
-        view: &RecordView<'_>,
+        found: u64,
         members_read: usize,
     ) -> bool {
         let Some(absence) = &mut self.absence else {
@@ -753,8 +762,14 @@ impl CloudTrailDecoder {
         if !absence.worth_searching(members_read) {
             return false;
         }
-        let missing = (0..TOP_FIELDS.len())
-            .filter(|&slot| self.needs.read_top[slot] && view.top[slot].is_none());
+        let mut missing = self.read_top_slots & !found;
+        let missing = std::iter::from_fn(|| {
+            (missing != 0).then(|| {
+                let slot = missing.trailing_zeros() as usize;
+                missing &= missing - 1;
+                slot
+            })
+        });
         absence.skip_rest_lacking(cursor, missing)
     }
 
