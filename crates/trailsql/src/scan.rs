@@ -405,10 +405,18 @@ impl ExecutionPlan for CloudTrailScanExec {
                 let (gate, running, ahead) = (&gate, &running, &ahead);
                 // `None`: left unread, ruled out by the running filters when its turn
                 // to be fetched came. The running filters are read once the object has
-                // its read-ahead slot, as late as can be.
-                let mut reads = futures::stream::iter(files)
-                    .map(|object| async move {
-                        let slot = ahead.slot().await;
+                // its read-ahead slot, as late as can be. Slots are taken in the files'
+                // order, one after another, so an object never waits for a slot that
+                // one later in the order holds.
+                let reads = futures::stream::iter(files)
+                    .then(|object| {
+                        let ahead = Arc::clone(ahead);
+                        async move {
+                            let slot = ahead.slot().await;
+                            (object, slot)
+                        }
+                    })
+                    .map(|(object, slot)| async move {
                         if running.rules_out(&object) {
                             return (object, None);
                         }
@@ -417,6 +425,7 @@ impl ExecutionPlan for CloudTrailScanExec {
                         (object, Some((bytes, Some(slot))))
                     })
                     .buffered(STORE_READS_AHEAD);
+                let mut reads = std::pin::pin!(reads);
                 while let Some(read) = reads.next().await {
                     if object_tx.send(read).await.is_err() {
                         break;
