@@ -87,6 +87,29 @@ const RECORD_MARKERS: &[&str] = &[
     "eventCategory",
 ];
 
+/// Whether the object at the cursor starts with a key that marks a record, spelled without
+/// escapes (as producers write them). Envelopes start with their own keys (`Records`,
+/// `version`, `messageType`, `Events`, `awsAccountId`), so such an object is read as the
+/// record it looks like, without first being split into members to look for them.
+fn first_key_marks_a_record(cursor: &Cursor<'_>) -> bool {
+    let bytes = cursor.text().as_bytes();
+    let mut at = cursor.offset() + 1;
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    if bytes.get(at) != Some(&b'"') {
+        return false;
+    }
+    let key = &bytes[at + 1..];
+    let Some(length) = key.iter().take(16).position(|&b| b == b'"' || b == b'\\') else {
+        return false;
+    };
+    key[length] == b'"'
+        && RECORD_MARKERS
+            .iter()
+            .any(|marker| marker.as_bytes().eq_ignore_ascii_case(&key[..length]))
+}
+
 /// One record handed to a sink.
 pub(crate) enum RecordInput<'c, 'r> {
     /// A record already split into members (embedded, enveloped or a lone object), or
@@ -259,8 +282,12 @@ impl Walker<'_, '_> {
     }
 
     /// A top-level object: a delivery file's `{"Records":[...]}`, streamed record by
-    /// record, or any other envelope or a record on its own.
+    /// record, a record on its own (an NDJSON line), streamed too when its first key
+    /// says it is one, or any other envelope.
     fn top_object(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        if first_key_marks_a_record(cursor) {
+            return self.streamed_record(cursor);
+        }
         let mut fields = Vec::new();
         let mut delivery = false;
         cursor.members(|cursor, key| {
@@ -287,17 +314,22 @@ impl Walker<'_, '_> {
                 self.summary.records += 1;
                 return Ok(());
             }
-            let index = self.summary.records;
-            if self.fields_needed {
-                (self.sink)(index, RecordInput::Stream(cursor))?;
-            } else {
-                // Nothing reads the record: its structure is all that is checked.
-                cursor.skip_value()?;
-                (self.sink)(index, RecordInput::Fields(&ObjectFields::default()))?;
-            }
-            self.summary.records += 1;
-            Ok(())
+            self.streamed_record(cursor)
         })
+    }
+
+    /// The record whose `{` is at the cursor, read by the sink in one pass.
+    fn streamed_record(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        let index = self.summary.records;
+        if self.fields_needed {
+            (self.sink)(index, RecordInput::Stream(cursor))?;
+        } else {
+            // Nothing reads the record: its structure is all that is checked.
+            cursor.skip_value()?;
+            (self.sink)(index, RecordInput::Fields(&ObjectFields::default()))?;
+        }
+        self.summary.records += 1;
+        Ok(())
     }
 
     fn top_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {

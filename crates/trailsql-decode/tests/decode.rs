@@ -730,3 +730,49 @@ fn escaped_and_plain_strings_read_alike_in_every_kind_of_column() {
         }
     }
 }
+
+/// Every column of `text` decoded as one file named `name`.
+fn decode_text(name: &str, text: &str) -> (RecordBatch, FileOutcome) {
+    let schema = CloudTrailSchema::new(&[vec!["streamname".to_string()]]);
+    let mut decoder = CloudTrailDecoder::new(&schema, None, DecoderOptions::default());
+    let mut batches = Vec::new();
+    let outcome = decoder
+        .decode_file(name, text.as_bytes().to_vec(), &mut |b| batches.push(b))
+        .unwrap();
+    batches.extend(decoder.flush());
+    (arrow_select_concat(&batches), outcome)
+}
+
+#[test]
+fn ndjson_lines_read_as_the_same_records_in_a_delivery_file() {
+    let (_, bytes) = fixture("tests/fixtures/shapes/events.ndjson");
+    let lines: Vec<String> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut variants = lines.clone();
+    // Lines whose first key says "record" are read in one pass; the others are first
+    // split into members. Both must give the same rows.
+    for line in &lines {
+        let rest = &line[1..];
+        variants.push(format!("{{ \n\t{rest}"));
+        variants.push(format!(r#"{{"@version":"1",{rest}"#));
+        variants.push(line.replacen(r#"{"eventVersion""#, r#"{"event\u0056ersion""#, 1));
+        variants.push(line.replacen(r#"{"eventVersion""#, r#"{"EVENTVERSION""#, 1));
+    }
+    assert!(variants.iter().all(|v| v.contains(r#""eventID""#)));
+    let ndjson = variants.join("\n");
+    let delivery = format!(r#"{{"Records":[{}]}}"#, variants.join(","));
+    let (from_lines, lines_outcome) = decode_text("x.json", &ndjson);
+    let (from_records, records_outcome) = decode_text("x.json", &delivery);
+    assert_eq!(from_lines.num_rows(), variants.len());
+    assert_eq!(from_lines, from_records);
+    assert_eq!(lines_outcome.summary.envelopes, [Envelope::Ndjson]);
+    assert_eq!(records_outcome.summary.envelopes, [Envelope::DeliveryFile]);
+    assert_eq!(
+        strings(&from_lines, "unmapped")[lines.len() + 1].as_deref(),
+        Some(r#"{"@version":"1"}"#)
+    );
+    assert!(strings(&from_lines, "requestparameters_streamname")[0].is_some());
+}
