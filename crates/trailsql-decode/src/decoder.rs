@@ -97,8 +97,6 @@ pub struct CloudTrailDecoder {
     append_last: Option<usize>,
     rows: usize,
     needs: Needs,
-    /// How many top-level values the columns read.
-    top_reads: usize,
     /// Bit `i`: the columns read top-level slot `i`.
     read_top_slots: u64,
     top_index: FastMap<String, usize>,
@@ -405,7 +403,6 @@ impl CloudTrailDecoder {
             append_last,
             columns,
             rows: 0,
-            top_reads: needs.top_reads(),
             read_top_slots: (0..TOP_FIELDS.len())
                 .filter(|&slot| needs.read_top[slot])
                 .fold(0, |slots, slot| slots | 1 << slot),
@@ -610,7 +607,7 @@ impl CloudTrailDecoder {
         let mut wanted = if needs.strict_unmapped {
             usize::MAX
         } else {
-            self.top_reads
+            self.read_top_slots.count_ones() as usize
         };
         // Counts down the values still to find that most records have; at zero, the
         // rest of the record may be searched for the others instead of walked.

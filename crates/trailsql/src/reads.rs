@@ -106,14 +106,14 @@ impl ReadAhead {
     }
 
     fn widen(&self) {
+        let doubled = |window: usize| (window * 2).min(self.widest);
         let grown = self
             .window
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |window| {
-                (window < self.widest).then(|| (window * 2).min(self.widest))
+                (window < self.widest).then(|| doubled(window))
             });
         if let Ok(before) = grown {
-            self.slots
-                .add_permits((before * 2).min(self.widest) - before);
+            self.slots.add_permits(doubled(before) - before);
         }
     }
 

@@ -418,11 +418,11 @@ impl ExecutionPlan for CloudTrailScanExec {
                     })
                     .map(|(object, slot)| async move {
                         if running.rules_out(&object) {
-                            return (object, None);
+                            return (object, None, None);
                         }
                         let _pass = gate.enter().await;
                         let bytes = object.read_async().await;
-                        (object, Some((bytes, Some(slot))))
+                        (object, Some(bytes), Some(slot))
                     })
                     .buffered(STORE_READS_AHEAD);
                 let mut reads = std::pin::pin!(reads);
@@ -454,21 +454,17 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut open = true;
             let mut local = local.into_iter();
             let mut next = || match local.next() {
-                Some(object) if running.rules_out(&object) => Some((object, None)),
+                Some(object) if running.rules_out(&object) => Some((object, None, None)),
                 Some(object) => {
                     let pass = gate.enter_blocking();
                     let read = object.read();
                     drop(pass);
-                    Some((object, Some((read, None))))
+                    Some((object, Some(read), None))
                 }
                 None => object_rx.blocking_recv(),
             };
-            while let Some((object, read)) = next() {
-                // Held until the object is decoded.
-                let (read, _slot) = match read {
-                    Some((read, slot)) => (Some(read), slot),
-                    None => (None, None),
-                };
+            // A store object's read-ahead slot is held until it is decoded.
+            while let Some((object, read, _slot)) = next() {
                 let bytes = match read {
                     None => {
                         stats.update(|s| {
