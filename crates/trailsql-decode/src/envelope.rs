@@ -110,6 +110,20 @@ fn first_key_marks_a_record(cursor: &Cursor<'_>) -> bool {
             .any(|marker| marker.as_bytes().eq_ignore_ascii_case(&key[..length]))
 }
 
+/// The first syntax error of the value at `start`, where `found` is one that skipping
+/// its unread parts by their structure ran into: that scan only balances brackets, so a
+/// record cut short is noticed only where the brackets run out (the end of the file for
+/// a truncated NDJSON line), while a strict walk stops where the text first goes wrong.
+/// Read again only once the record has failed.
+fn first_syntax_error(text: &str, start: usize, found: SyntaxError) -> SyntaxError {
+    let mut strict = Cursor::new(text);
+    strict.move_to(start);
+    match strict.value() {
+        Err(first) if first.offset <= found.offset => first,
+        _ => found,
+    }
+}
+
 /// One record handed to a sink.
 pub(crate) enum RecordInput<'c, 'r> {
     /// A record already split into members (embedded, enveloped or a lone object), or
@@ -321,15 +335,26 @@ impl Walker<'_, '_> {
     /// The record whose `{` is at the cursor, read by the sink in one pass.
     fn streamed_record(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
         let index = self.summary.records;
-        if self.fields_needed {
-            (self.sink)(index, RecordInput::Stream(cursor))?;
+        let start = cursor.offset();
+        let read = if self.fields_needed {
+            (self.sink)(index, RecordInput::Stream(cursor))
         } else {
             // Nothing reads the record: its structure is all that is checked.
-            cursor.skip_value()?;
-            (self.sink)(index, RecordInput::Fields(&ObjectFields::default()))?;
+            cursor
+                .skip_value()
+                .map_err(WalkError::from)
+                .and_then(|_| (self.sink)(index, RecordInput::Fields(&ObjectFields::default())))
+        };
+        match read {
+            Ok(()) => {
+                self.summary.records += 1;
+                Ok(())
+            }
+            Err(WalkError::Syntax(error)) => {
+                Err(first_syntax_error(cursor.text(), start, error).into())
+            }
+            Err(error) => Err(error),
         }
-        self.summary.records += 1;
-        Ok(())
     }
 
     fn top_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {

@@ -776,3 +776,31 @@ fn ndjson_lines_read_as_the_same_records_in_a_delivery_file() {
     );
     assert!(strings(&from_lines, "requestparameters_streamname")[0].is_some());
 }
+
+#[test]
+fn a_line_cut_short_is_placed_where_it_breaks_not_at_the_end_of_the_file() {
+    let lines = [
+        r#"{"eventVersion":"1.08","eventName":"A"}"#,
+        r#"{"eventVersion":"1.08","eventName":"B","x":{"a":[1,2"#,
+        r#"{"eventVersion":"1.08","eventName":"C"}"#,
+        r#"{"eventVersion":"1.08","eventName":"D"}"#,
+    ];
+    let text = lines.join("\n");
+    let schema = CloudTrailSchema::default();
+    // Read for a column, and only counted.
+    for columns in [vec!["eventname"], vec![]] {
+        let projection: Vec<usize> = columns
+            .iter()
+            .map(|c| schema.index_of(c).unwrap())
+            .collect();
+        let mut decoder =
+            CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+        let error = decoder
+            .decode_file("cut.json", text.as_bytes().to_vec(), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("record 1"), "{columns:?}: {error}");
+        assert!(error.contains("line 3, column 1"), "{columns:?}: {error}");
+        assert!(error.contains("expected `,` or `]`"), "{error}");
+    }
+}
