@@ -1,6 +1,8 @@
 """The scan benchmark: trailsql against DuckDB's usual CloudTrail recipe (read_json +
 unnest(Records)) and against the inflate floor (every file inflated with flate2 + zlib-rs
-on all cores, nothing else), over the same generated trails, in alternation. Checks that
+on all cores, nothing else: issue 6's floor), over the same generated trails, in
+alternation. The decoder's own inflate (libdeflate) alone is measured too, so that what
+decoding adds is seen apart from how fast inflating is. Checks that
 trailsql and DuckDB return the same answers and prints wall time, CPU time, CPU/wall, peak
 RSS and the ratios as a Markdown table.
 
@@ -222,6 +224,8 @@ def main():
             wall, cpu, rss, out = measured([floor, directory])
             samples.setdefault(("floor", "inflate"), []).append((wall, cpu, rss))
             floor_note = out.strip()
+            wall, cpu, rss, out = measured([floor, directory, "--ours"])
+            samples.setdefault(("floor", "ours"), []).append((wall, cpu, rss))
             for name in names:
                 ours, theirs = (q.replace("{arn}", arn) for q in QUERIES[name])
                 wall, cpu, rss, out = measured([binary, directory, "--format", "csv", "-c", ours])
@@ -246,12 +250,15 @@ def main():
         print("answers identical")
         return
 
-    print(f"| trail | query | engine | wall s | CPU s | CPU/wall | peak RSS MiB | / floor | DuckDB / trailsql |")
-    print(f"|---|---|---|---|---|---|---|---|---|")
+    print(f"| trail | query | engine | wall s | CPU s | CPU/wall | peak RSS MiB | / floor | / own inflate | DuckDB / trailsql |")
+    print(f"|---|---|---|---|---|---|---|---|---|---|")
     for size, info, floor_note, summary in results:
         floor_wall, floor_cpu, floor_rss = summary[("floor", "inflate")]
+        own_wall, own_cpu, own_rss = summary[("floor", "ours")]
         print(f"| {size} | inflate floor | flate2+zlib-rs | {floor_wall:.2f} | {floor_cpu:.2f} | "
-              f"{floor_cpu / floor_wall:.2f} | {floor_rss:.0f} | 1.00 | |")
+              f"{floor_cpu / floor_wall:.2f} | {floor_rss:.0f} | 1.00 | | |")
+        print(f"| {size} | own inflate | libdeflate | {own_wall:.2f} | {own_cpu:.2f} | "
+              f"{own_cpu / own_wall:.2f} | {own_rss:.0f} | {own_wall / floor_wall:.2f} | 1.00 | |")
         for name in names:
             wall, cpu, rss = summary[("trailsql", name)]
             ratio = ""
@@ -259,10 +266,10 @@ def main():
                 d_wall, d_cpu, d_rss = summary[("duckdb", name)]
                 ratio = f"{d_wall / wall:.1f}x"
             print(f"| {size} | {name} | trailsql | {wall:.2f} | {cpu:.2f} | {cpu / wall:.2f} | "
-                  f"{rss:.0f} | {wall / floor_wall:.2f} | {ratio} |")
+                  f"{rss:.0f} | {wall / floor_wall:.2f} | {wall / own_wall:.2f} | {ratio} |")
             if ("duckdb", name) in summary:
                 print(f"| {size} | {name} | DuckDB | {d_wall:.2f} | {d_cpu:.2f} | "
-                      f"{d_cpu / d_wall:.2f} | {d_rss:.0f} | {d_wall / floor_wall:.2f} | |")
+                      f"{d_cpu / d_wall:.2f} | {d_rss:.0f} | {d_wall / floor_wall:.2f} | | |")
     print()
     for size, info, floor_note, _ in results:
         print(f"- {size}: {info['note']}; floor: {floor_note}")

@@ -29,7 +29,7 @@ pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use filter::{TextFilter, TextTest};
-pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into};
+pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into, maybe_inflate_with_zlib_into};
 pub use layout::{
     LogLocation, delivered_at, delivered_by_name, delivery_stamp, is_account_id,
     is_organization_id, parse_log_location,
