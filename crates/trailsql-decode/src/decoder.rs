@@ -11,7 +11,7 @@ use crate::absence::AbsenceProbe;
 use crate::columns::ColumnBuffer;
 use crate::derive::IdentityView;
 use crate::envelope::RecordInput;
-use crate::envelope::{self, FileSummary};
+use crate::envelope::{self, FileSummary, PartStart};
 use crate::error::{DecodeError, FieldError};
 use crate::fast_hash::{FastMap, FastSet, get_any_case};
 use crate::filter::{TextFilter, TextTest};
@@ -69,6 +69,28 @@ pub struct FileOutcome {
     /// Under [`OnError::Skip`]: the error that ended the file early, if any. Rows decoded
     /// before it are kept and counted in `rows`.
     pub file_error: Option<DecodeError>,
+}
+
+impl FileOutcome {
+    /// Adds the outcome of the next part of the same file (see
+    /// [`CloudTrailDecoder::decode_part`]).
+    pub fn absorb(&mut self, part: FileOutcome) {
+        self.summary.records += part.summary.records;
+        for envelope in part.summary.envelopes {
+            if !self.summary.envelopes.contains(&envelope) {
+                self.summary.envelopes.push(envelope);
+            }
+        }
+        self.summary.skipped.extend(part.summary.skipped);
+        self.inflated_bytes += part.inflated_bytes;
+        self.rows += part.rows;
+        self.skipped_records += part.skipped_records;
+        let room = KEPT_RECORD_ERRORS.saturating_sub(self.first_record_errors.len());
+        self.first_record_errors
+            .extend(part.first_record_errors.into_iter().take(room));
+        self.filtered_records += part.filtered_records;
+        self.file_error = self.file_error.take().or(part.file_error);
+    }
 }
 
 const KEPT_RECORD_ERRORS: usize = 5;
@@ -453,7 +475,7 @@ impl CloudTrailDecoder {
         bytes: Vec<u8>,
         emit: &mut dyn FnMut(RecordBatch),
     ) -> Result<FileOutcome, DecodeError> {
-        let mut outcome = FileOutcome {
+        let outcome = FileOutcome {
             file: file.to_string(),
             ..FileOutcome::default()
         };
@@ -463,6 +485,40 @@ impl CloudTrailDecoder {
             Ok(bytes) => bytes,
             Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
         };
+        let decoded = self.decode_text(file, outcome, &bytes, PartStart::default(), emit);
+        // Keep the buffer for the next file, unless one huge file would pin its size.
+        if bytes.capacity() <= SPARE_BUFFER_LIMIT {
+            self.spare = bytes;
+        }
+        decoded
+    }
+
+    /// Decodes one part of a plain (not gzipped) file too large to hold whole, as the
+    /// engine reads such files: `text` holds whole top-level JSON values (see
+    /// [`crate::part_end`]) and starts where `start` says, so that errors name the
+    /// record and line in the whole file. Each part's outcome counts its own rows.
+    pub fn decode_part(
+        &mut self,
+        file: &str,
+        text: &[u8],
+        start: PartStart,
+        emit: &mut dyn FnMut(RecordBatch),
+    ) -> Result<FileOutcome, DecodeError> {
+        let outcome = FileOutcome {
+            file: file.to_string(),
+            ..FileOutcome::default()
+        };
+        self.decode_text(file, outcome, text, start, emit)
+    }
+
+    fn decode_text(
+        &mut self,
+        file: &str,
+        mut outcome: FileOutcome,
+        bytes: &[u8],
+        start: PartStart,
+        emit: &mut dyn FnMut(RecordBatch),
+    ) -> Result<FileOutcome, DecodeError> {
         outcome.inflated_bytes = bytes.len() as u64;
         let place = FilePlace::of(file);
         let on_error = self.options.on_error;
@@ -471,56 +527,53 @@ impl CloudTrailDecoder {
         let mut filtered = 0;
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
-        let walked = envelope::walk_records(file, &bytes, fields_needed, &mut |index, input| {
-            // The view is filled in place: moving it (a kilobyte) cost more than reading
-            // most records.
-            let mut view = RecordView::empty();
-            // `Ok(false)`: a filter rejected the record.
-            let kept = match input {
-                RecordInput::Fields(fields) => Ok(self.view(fields, &mut view)),
-                RecordInput::Stream(cursor) => Ok(self.streamed_view(cursor, &mut view)?),
-                RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
-                    "Records[]",
-                    "a JSON object",
-                    raw,
-                )),
-            };
-            let appended = kept.and_then(|kept| {
-                if kept {
-                    self.append_view(&place, &view).map(|()| true)
-                } else {
-                    Ok(false)
+        let walked =
+            envelope::walk_records(file, bytes, start, fields_needed, &mut |index, input| {
+                // The view is filled in place: moving it (a kilobyte) cost more than reading
+                // most records.
+                let mut view = RecordView::empty();
+                // `Ok(false)`: a filter rejected the record.
+                let kept = match input {
+                    RecordInput::Fields(fields) => Ok(self.view(fields, &mut view)),
+                    RecordInput::Stream(cursor) => Ok(self.streamed_view(cursor, &mut view)?),
+                    RecordInput::NotAnObject(raw) => Err(crate::error::FieldError::wrong_type(
+                        "Records[]",
+                        "a JSON object",
+                        raw,
+                    )),
+                };
+                let appended = kept.and_then(|kept| {
+                    if kept {
+                        self.append_view(&place, &view).map(|()| true)
+                    } else {
+                        Ok(false)
+                    }
+                });
+                match appended {
+                    Ok(true) => rows += 1,
+                    Ok(false) => filtered += 1,
+                    Err(error) => {
+                        let error = error.at(file, index);
+                        if on_error == OnError::Fail {
+                            return Err(error.into());
+                        }
+                        skipped += 1;
+                        if record_errors.len() < KEPT_RECORD_ERRORS {
+                            record_errors.push(error);
+                        }
+                    }
                 }
+                if self.rows >= self.options.batch_size
+                    || self.columns.iter().any(|c| c.buffer.is_full())
+                {
+                    emit(self.flush_batch());
+                }
+                Ok(())
             });
-            match appended {
-                Ok(true) => rows += 1,
-                Ok(false) => filtered += 1,
-                Err(error) => {
-                    let error = error.at(file, index);
-                    if on_error == OnError::Fail {
-                        return Err(error.into());
-                    }
-                    skipped += 1;
-                    if record_errors.len() < KEPT_RECORD_ERRORS {
-                        record_errors.push(error);
-                    }
-                }
-            }
-            if self.rows >= self.options.batch_size
-                || self.columns.iter().any(|c| c.buffer.is_full())
-            {
-                emit(self.flush_batch());
-            }
-            Ok(())
-        });
         outcome.rows = rows;
         outcome.skipped_records = skipped;
         outcome.filtered_records = filtered;
         outcome.first_record_errors = record_errors;
-        // Keep the buffer for the next file, unless one huge file would pin its size.
-        if bytes.capacity() <= SPARE_BUFFER_LIMIT {
-            self.spare = bytes;
-        }
         match walked {
             Ok(summary) => {
                 outcome.summary = summary;

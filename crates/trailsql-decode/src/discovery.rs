@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::decoder::flatten;
-use crate::envelope;
+use crate::envelope::{self, PartStart};
 use crate::error::DecodeError;
 use crate::inflate;
 use crate::json;
@@ -36,7 +36,7 @@ impl SchemaDiscovery {
         let bytes = inflate::maybe_inflate(bytes, self.max_inflated_bytes)
             .map_err(|kind| DecodeError::in_file(file, kind))?;
         let mut name = String::new();
-        envelope::walk_records(file, &bytes, true, &mut |_, input| {
+        envelope::walk_records(file, &bytes, PartStart::default(), true, &mut |_, input| {
             let fields = input.into_fields()?;
             let params = fields
                 .0

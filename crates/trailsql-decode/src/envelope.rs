@@ -151,12 +151,32 @@ impl<'r> RecordInput<'_, 'r> {
 pub(crate) type RecordSink<'s> =
     dyn for<'c, 'r> FnMut(usize, RecordInput<'c, 'r>) -> Result<(), WalkError> + 's;
 
+/// Where a part of a file starts, for a file read in parts (see [`crate::parts`]): the
+/// records and lines before it, so that errors are placed in the whole file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartStart {
+    pub records: usize,
+    pub lines: usize,
+}
+
+impl PartStart {
+    /// Where the part after `part` (which starts here and held `records` records) starts.
+    pub fn after(self, part: &[u8], records: usize) -> PartStart {
+        PartStart {
+            records: self.records + records,
+            lines: self.lines + memchr::memchr_iter(b'\n', part).count(),
+        }
+    }
+}
+
 /// Walks the records of one inflated file, calling `sink` with each record's index and
 /// fields in file order. With `fields_needed` false, records in a `Records` array are
-/// only checked and counted, and `sink` gets no fields.
+/// only checked and counted, and `sink` gets no fields. `start`: where the bytes start in
+/// their file (the start of a line), when they are a part of it.
 pub(crate) fn walk_records(
     file: &str,
     bytes: &[u8],
+    start: PartStart,
     fields_needed: bool,
     sink: &mut RecordSink<'_>,
 ) -> Result<FileSummary, DecodeError> {
@@ -167,6 +187,7 @@ pub(crate) fn walk_records(
     let mut walker = Walker {
         file,
         bytes,
+        start,
         fields_needed,
         sink,
         summary: FileSummary::default(),
@@ -211,6 +232,7 @@ pub(crate) fn walk_records(
 struct Walker<'w, 's> {
     file: &'w str,
     bytes: &'w [u8],
+    start: PartStart,
     fields_needed: bool,
     sink: &'w mut RecordSink<'s>,
     summary: FileSummary,
@@ -235,6 +257,11 @@ impl From<DecodeError> for WalkError {
 }
 
 impl Walker<'_, '_> {
+    /// The index in the whole file of the next record to be counted.
+    fn index(&self) -> usize {
+        self.start.records + self.summary.records
+    }
+
     fn note(&mut self, envelope: Envelope) {
         if !self.summary.envelopes.contains(&envelope) {
             self.summary.envelopes.push(envelope);
@@ -244,8 +271,9 @@ impl Walker<'_, '_> {
     /// Places a syntax error: the record it is in (the next one to be counted, once any
     /// record has been seen) and its line and column.
     fn syntax(&self, error: SyntaxError) -> DecodeError {
-        let record = (self.summary.records > 0).then_some(self.summary.records);
+        let record = (self.index() > 0).then_some(self.index());
         let (line, column) = json::line_and_column(self.bytes, error.offset);
+        let line = line + self.start.lines;
         let message = if error.offset >= self.bytes.len() || !self.bytes.is_ascii() {
             // An error at the end of the valid UTF-8 prefix is the invalid byte itself.
             match std::str::from_utf8(self.bytes) {
@@ -277,7 +305,7 @@ impl Walker<'_, '_> {
     }
 
     fn record(&mut self, fields: &ObjectFields<'_>) -> Result<(), DecodeError> {
-        let index = self.summary.records;
+        let index = self.index();
         self.summary.records += 1;
         (self.sink)(index, RecordInput::Fields(fields)).map_err(|error| self.placed(error))
     }
@@ -322,7 +350,7 @@ impl Walker<'_, '_> {
     fn records_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
         cursor.elements(|cursor| {
             if cursor.peek() != Some(b'{') {
-                let index = self.summary.records;
+                let index = self.index();
                 let raw = cursor.value()?;
                 (self.sink)(index, RecordInput::NotAnObject(raw.get()))?;
                 self.summary.records += 1;
@@ -334,7 +362,7 @@ impl Walker<'_, '_> {
 
     /// The record whose `{` is at the cursor, read by the sink in one pass.
     fn streamed_record(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
-        let index = self.summary.records;
+        let index = self.index();
         let start = cursor.offset();
         let read = if self.fields_needed {
             (self.sink)(index, RecordInput::Stream(cursor))
@@ -388,7 +416,7 @@ impl Walker<'_, '_> {
                 match json::object(record) {
                     Some(record) => self.record(&record)?,
                     None => {
-                        let index = self.summary.records;
+                        let index = self.index();
                         return Err(crate::error::FieldError::wrong_type(
                             "Records[]",
                             "a JSON object",
@@ -471,7 +499,7 @@ impl Walker<'_, '_> {
         envelope: Envelope,
         field: &str,
     ) -> Result<(), DecodeError> {
-        let index = self.summary.records;
+        let index = self.index();
         let text = raw
             .and_then(|raw| json::string(raw).ok().flatten())
             .ok_or_else(|| {

@@ -20,13 +20,14 @@ pub mod fuzzing;
 mod inflate;
 mod json;
 mod layout;
+mod parts;
 mod schema;
 mod structural;
 mod time;
 
 pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
 pub use discovery::SchemaDiscovery;
-pub use envelope::{Envelope, FileSummary, SkipReason};
+pub use envelope::{Envelope, FileSummary, PartStart, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use filter::{TextFilter, TextTest};
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into, maybe_inflate_with_zlib_into};
@@ -34,6 +35,7 @@ pub use layout::{
     LogLocation, delivered_at, delivered_by_name, delivery_stamp, is_account_id,
     is_organization_id, parse_log_location,
 };
+pub use parts::part_end;
 pub use schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, REQUEST_PARAMETERS_PREFIX, Source,
     columns_markdown, flat_name,

@@ -804,3 +804,141 @@ fn a_line_cut_short_is_placed_where_it_breaks_not_at_the_end_of_the_file() {
         assert!(error.contains("expected `,` or `]`"), "{error}");
     }
 }
+
+/// NDJSON lines of `records` records, with an upper-case key now and then and a
+/// pretty-printed record every so often (objects written one after another).
+fn ndjson_lines(records: usize) -> String {
+    let mut text = String::new();
+    for i in 0..records {
+        let record = format!(
+            r#"{{"eventVersion":"1.09","eventTime":"2024-01-0{}T00:00:{:02}Z","eventName":"Call{}","requestParameters":{{"bucketName":"b{}"}}}}"#,
+            1 + i % 9,
+            i % 60,
+            i % 7,
+            i
+        );
+        if i % 10 == 3 {
+            text.push_str(&record.replace(",", ",\n  ").replace('{', "{\n  "));
+        } else {
+            text.push_str(&record);
+        }
+        text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+    }
+    text
+}
+
+/// Decodes `text` in parts cut where `part_end` allows, each about `part_bytes` long.
+fn decode_in_parts(
+    decoder: &mut CloudTrailDecoder,
+    text: &[u8],
+    part_bytes: usize,
+) -> Result<(Vec<RecordBatch>, FileOutcome, usize), trailsql_decode::DecodeError> {
+    let mut batches = Vec::new();
+    let mut whole = FileOutcome::default();
+    let mut start = trailsql_decode::PartStart::default();
+    let mut rest = text;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let end = if rest.len() <= part_bytes {
+            rest.len()
+        } else {
+            // As the engine does: a longer part when the first bytes have no end.
+            let mut want = part_bytes;
+            loop {
+                match trailsql_decode::part_end(&rest[..want.min(rest.len())]) {
+                    Some(end) => break end,
+                    None if want >= rest.len() => break rest.len(),
+                    None => want *= 2,
+                }
+            }
+        };
+        let (part, after) = rest.split_at(end);
+        let outcome = decoder.decode_part("big.ndjson", part, start, &mut |b| batches.push(b))?;
+        start = start.after(part, outcome.summary.records);
+        whole.absorb(outcome);
+        rest = after;
+        parts += 1;
+    }
+    batches.extend(decoder.flush());
+    Ok((batches, whole, parts))
+}
+
+#[test]
+fn a_file_decoded_in_parts_gives_the_rows_of_the_whole_file() {
+    let text = ndjson_lines(500);
+    let schema = CloudTrailSchema::new(&[vec!["bucketName".to_string()]]);
+    let columns = ["eventname", "eventtime", "requestparameters_bucketname"];
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    let mut whole = CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+    let mut expected = Vec::new();
+    let expected_outcome = whole
+        .decode_file("big.ndjson", text.clone().into_bytes(), &mut |b| {
+            expected.push(b)
+        })
+        .unwrap();
+    expected.extend(whole.flush());
+    let expected = arrow_select_concat(&expected);
+    for part_bytes in [1, 100, 777, 4096, text.len()] {
+        let mut decoder =
+            CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+        let (batches, outcome, parts) =
+            decode_in_parts(&mut decoder, text.as_bytes(), part_bytes).unwrap();
+        let got = arrow_select_concat(&batches);
+        assert_eq!(got, expected, "parts of {part_bytes} bytes");
+        assert_eq!(outcome.rows, 500);
+        assert_eq!(outcome.summary, expected_outcome.summary);
+        assert_eq!(outcome.inflated_bytes, text.len() as u64);
+        if part_bytes < 1000 {
+            assert!(parts > 20, "{parts} parts of {part_bytes} bytes");
+        }
+    }
+}
+
+#[test]
+fn errors_in_a_later_part_name_the_record_and_line_in_the_whole_file() {
+    let schema = CloudTrailSchema::default();
+    let projection = [schema.index_of("eventtime").unwrap()];
+    let lines = ndjson_lines(300);
+    // Record 250 (the only `Call5` at ten past) gets a wrong time; the 38th `Call1` is
+    // record 260, broken.
+    let nth = |text: &str, needle: &str, n: usize, with: &str| {
+        let (at, _) = text.match_indices(needle).nth(n - 1).unwrap();
+        format!("{}{with}{}", &text[..at], &text[at + needle.len()..])
+    };
+    let bad_time = nth(
+        &lines,
+        "00:10Z\",\"eventName\":\"Call5",
+        1,
+        "yesterday\",\"eventName\":\"Call5",
+    );
+    let broken = nth(&lines, "\"Call1\"", 38, "\"Call1\"]");
+    let line_of = |text: &str, needle: &str| {
+        let at = text.match_indices(needle).last().unwrap().0;
+        1 + text[..at].matches('\n').count()
+    };
+    for (text, needle, record) in [(&bad_time, "yesterday", 250), (&broken, "\"Call1\"]", 260)] {
+        let whole_error = {
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+            decoder
+                .decode_file("big.ndjson", text.clone().into_bytes(), &mut |_| {})
+                .unwrap_err()
+        };
+        for part_bytes in [64, 1000] {
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+            let error = decode_in_parts(&mut decoder, text.as_bytes(), part_bytes).unwrap_err();
+            assert_eq!(error, whole_error, "parts of {part_bytes} bytes");
+        }
+        assert_eq!(whole_error.location.record, Some(record), "{whole_error}");
+        if needle.ends_with(']') {
+            let DecodeErrorKind::Json { line, .. } = whole_error.kind else {
+                panic!("{whole_error}");
+            };
+            assert_eq!(line, line_of(text, needle), "{whole_error}");
+        }
+    }
+}

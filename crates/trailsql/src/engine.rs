@@ -82,6 +82,11 @@ pub struct EngineOptions {
     /// Object reads in flight at once (open files, S3 GETs), over every query of the
     /// engine.
     pub max_concurrent_reads: usize,
+    /// Plain (not gzipped) local files larger than this are read and decoded in parts
+    /// of about this size, cut between top-level JSON values (NDJSON lines), so that a
+    /// multi-gigabyte export is held a part at a time. A file with nowhere to cut (one
+    /// `{"Records":[...]}` object) is still read whole.
+    pub part_bytes: usize,
 }
 
 /// Where sorts and group-bys spill when they pass the memory limit.
@@ -132,6 +137,7 @@ impl Default for EngineOptions {
             memory_limit: None,
             spill: SpillTo::TempDir,
             max_concurrent_reads: crate::reads::DEFAULT_CONCURRENT_READS,
+            part_bytes: crate::parts::DEFAULT_PART_BYTES,
         }
     }
 }
@@ -296,7 +302,8 @@ impl Engine {
                 i64::try_from(options.late_delivery.as_micros()).unwrap_or(i64::MAX),
                 decoder_options,
             )
-            .with_concurrent_reads(options.max_concurrent_reads),
+            .with_concurrent_reads(options.max_concurrent_reads)
+            .with_part_bytes(options.part_bytes),
         );
         if let Some(dir) = &options.parquet_cache {
             table.set_cache(Some(ParquetCache::open(dir)?));
@@ -608,8 +615,9 @@ fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> 
                 return false;
             }
             let _runtime = runtime.as_ref().map(|r| r.enter());
-            // A file that cannot be read is reported by the query that reads it.
-            if let Ok(bytes) = object.read()
+            // A file that cannot be read is reported by the query that reads it. Of a
+            // file read in parts, the first part is a sample.
+            if let Ok(bytes) = crate::parts::sample(object, options.part_bytes)
                 && let Ok(inflated) = discovery.add_file(&object.location, bytes)
             {
                 spent.fetch_add(inflated, Relaxed);

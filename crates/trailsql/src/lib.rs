@@ -35,6 +35,7 @@ pub mod generate;
 pub mod layout;
 mod parallel;
 pub mod parquet;
+mod parts;
 mod prune;
 mod reads;
 pub mod results;

@@ -23,10 +23,11 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use trailsql_decode::{
-    CloudTrailDecoder, CloudTrailSchema, DecoderOptions, OnError, TextFilter, TextTest,
+    CloudTrailDecoder, CloudTrailSchema, DecoderOptions, FileOutcome, OnError, TextFilter, TextTest,
 };
 
 use crate::parquet::cache::ParquetCache;
+use crate::parts::Body;
 use crate::reads::{ReadAhead, ReadGate};
 use crate::running_filters::RunningFilters;
 use crate::source::LogObject;
@@ -147,6 +148,8 @@ pub struct CloudTrailScanExec {
     /// Set when the query's sort was pushed here: each partition reads its files in
     /// delivery order, newest first for a descending sort.
     newest_first: Option<bool>,
+    /// Plain local files larger than this are read in parts (see [`crate::parts`]).
+    part_bytes: usize,
 }
 
 impl fmt::Debug for CloudTrailScanExec {
@@ -198,7 +201,13 @@ impl CloudTrailScanExec {
             running: RunningFilters::default(),
             late_delivery_micros: 0,
             newest_first: None,
+            part_bytes: crate::parts::DEFAULT_PART_BYTES,
         }
+    }
+
+    pub(crate) fn with_part_bytes(mut self, part_bytes: usize) -> Self {
+        self.part_bytes = part_bytes.max(1);
+        self
     }
 
     /// How late CloudTrail may deliver a file, for reading time bounds against delivery
@@ -439,6 +448,7 @@ impl ExecutionPlan for CloudTrailScanExec {
         }
         let fill = self.fill.clone();
         let decoder_filters = self.decoder_filters.clone();
+        let part_bytes = self.part_bytes;
         builder.spawn_blocking(move || {
             // Filling the cache decodes every column and every record; the query still
             // gets its own.
@@ -453,19 +463,28 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut sent = 0usize;
             let mut open = true;
             let mut local = local.into_iter();
+            // Filling the cache keeps each object's rows together, so it reads objects
+            // whole.
+            let part_bytes = if writer.is_some() {
+                usize::MAX
+            } else {
+                part_bytes
+            };
             let mut next = || match local.next() {
                 Some(object) if running.rules_out(&object) => Some((object, None, None)),
                 Some(object) => {
                     let pass = gate.enter_blocking();
-                    let read = object.read();
+                    let read = Body::open(&object, part_bytes);
                     drop(pass);
                     Some((object, Some(read), None))
                 }
-                None => object_rx.blocking_recv(),
+                None => object_rx
+                    .blocking_recv()
+                    .map(|(object, read, slot)| (object, read.map(|r| r.map(Body::Whole)), slot)),
             };
             // A store object's read-ahead slot is held until it is decoded.
             while let Some((object, read, _slot)) = next() {
-                let bytes = match read {
+                let body = match read {
                     None => {
                         stats.update(|s| {
                             s.files_pruned += 1;
@@ -473,21 +492,64 @@ impl ExecutionPlan for CloudTrailScanExec {
                         });
                         continue;
                     }
-                    Some(Ok(bytes)) => bytes,
+                    Some(Ok(body)) => body,
                     Some(Err(error)) if options.on_error == OnError::Skip => {
                         stats.update(|s| s.add_unreadable(&error.to_string()));
                         continue;
                     }
                     Some(Err(error)) => return Err(external(error)),
                 };
-                let outcome = match writer.as_mut() {
-                    None => decoder
+                let outcome = match (writer.as_mut(), body) {
+                    (None, Body::Whole(bytes)) => decoder
                         .decode_file(&object.location, bytes, &mut |batch| {
                             sent += batch.num_rows();
                             open &= tx.blocking_send(Ok(batch)).is_ok();
                         })
                         .map_err(external)?,
-                    Some(writer) => {
+                    (None, Body::Parts(mut parts)) => {
+                        let mut whole = FileOutcome {
+                            file: object.location.to_string(),
+                            ..FileOutcome::default()
+                        };
+                        loop {
+                            let pass = gate.enter_blocking();
+                            let part = match parts.next_part() {
+                                Ok(Some(part)) => part,
+                                Ok(None) => break,
+                                Err(error) if options.on_error == OnError::Skip => {
+                                    stats.update(|s| s.add_unreadable(&error.to_string()));
+                                    break;
+                                }
+                                Err(error) => return Err(external(error)),
+                            };
+                            drop(pass);
+                            let (text, start) = part;
+                            let outcome = decoder
+                                .decode_part(&object.location, text, start, &mut |batch| {
+                                    sent += batch.num_rows();
+                                    open &= tx.blocking_send(Ok(batch)).is_ok();
+                                })
+                                .map_err(external)?;
+                            parts.part_done(outcome.summary.records);
+                            stats.update(|s| s.file_parts += 1);
+                            let failed = outcome.file_error.is_some();
+                            whole.absorb(outcome);
+                            if failed
+                                || !open
+                                || limit.is_some_and(|l| sent + decoder.buffered_rows() >= l)
+                            {
+                                break;
+                            }
+                        }
+                        whole
+                    }
+                    (Some(writer), body) => {
+                        let bytes = match body {
+                            Body::Whole(bytes) => bytes,
+                            Body::Parts(_) => {
+                                unreachable!("objects are read whole to fill the cache")
+                            }
+                        };
                         // One object's rows at a time, so the cache keeps them together.
                         let mut batches = Vec::new();
                         let outcome = decoder

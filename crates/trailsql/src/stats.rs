@@ -25,6 +25,9 @@ pub struct ScanStats {
     /// Bytes of the listed files, as stored (before inflating).
     pub bytes_listed: u64,
     pub files_read: u64,
+    /// Parts that plain files too large to hold whole were read in
+    /// (`EngineOptions::part_bytes`); 0 when every file was read whole.
+    pub file_parts: u64,
     pub bytes_read: u64,
     pub bytes_inflated: u64,
     pub events: u64,
@@ -145,6 +148,7 @@ impl ScanStats {
         }
         self.records_skipped += other.records_skipped;
         self.files_failed += other.files_failed;
+        self.file_parts += other.file_parts;
         self.parquet_files += other.parquet_files;
         self.parquet_events += other.parquet_events;
         self.objects_from_cache += other.objects_from_cache;
@@ -213,6 +217,9 @@ impl fmt::Display for ScanStats {
             "files: {} listed, {} read ({} bytes, {} inflated); events: {}",
             self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
         )?;
+        if self.file_parts > 0 {
+            writeln!(f, "large plain files: read in {} parts", self.file_parts)?;
+        }
         if self.parquet_files > 0 || self.objects_cached > 0 || self.objects_from_cache > 0 {
             writeln!(
                 f,

@@ -31,6 +31,7 @@ pub struct CloudTrailTable {
     options: DecoderOptions,
     cache: RwLock<Option<Arc<ParquetCache>>>,
     reads: Arc<crate::reads::ReadGate>,
+    part_bytes: usize,
 }
 
 impl fmt::Debug for CloudTrailTable {
@@ -62,7 +63,14 @@ impl CloudTrailTable {
             reads: Arc::new(crate::reads::ReadGate::new(
                 crate::reads::DEFAULT_CONCURRENT_READS,
             )),
+            part_bytes: crate::parts::DEFAULT_PART_BYTES,
         }
+    }
+
+    /// Reads plain local files larger than `part_bytes` in parts of about that size.
+    pub fn with_part_bytes(mut self, part_bytes: usize) -> Self {
+        self.part_bytes = part_bytes;
+        self
     }
 
     /// At most `limit` object reads in flight (open files, S3 GETs) over every scan of
@@ -231,7 +239,8 @@ impl TableProvider for CloudTrailTable {
             )
             .with_decoder_filters(decoder_filters)
             .with_read_gate(Arc::clone(&self.reads))
-            .with_late_delivery(self.late_delivery_micros),
+            .with_late_delivery(self.late_delivery_micros)
+            .with_part_bytes(self.part_bytes),
         )];
         for (url, files) in parquet {
             children.push(crate::parquet::scan_files(

@@ -401,3 +401,121 @@ async fn simple_filters_are_checked_while_decoding_and_counted_as_read() {
         assert!(!plan.contains("decoder_filters"), "{unchecked}: {plan}");
     }
 }
+
+/// The records `generate::records_file` writes, one per line.
+fn ndjson(seed: u64, events: usize) -> Vec<u8> {
+    let file: serde_json::Value = serde_json::from_slice(&trailsql::generate::records_file(
+        seed,
+        events,
+        1_704_585_600,
+        3600,
+    ))
+    .unwrap();
+    let mut lines = Vec::new();
+    for record in file["Records"].as_array().unwrap() {
+        serde_json::to_writer(&mut lines, record).unwrap();
+        lines.push(b'\n');
+    }
+    lines
+}
+
+#[tokio::test]
+async fn plain_files_too_large_to_hold_whole_are_read_in_parts_with_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("export.ndjson"), ndjson(1, 1500)).unwrap();
+    std::fs::write(dir.path().join("export.ndjson.gz"), gzip(&ndjson(2, 700))).unwrap();
+    // Nowhere to cut: read whole, however large.
+    let delivery: serde_json::Value = serde_json::from_slice(&trailsql::generate::records_file(
+        3,
+        300,
+        1_704_585_600,
+        3600,
+    ))
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pretty.json"),
+        serde_json::to_vec_pretty(&delivery).unwrap(),
+    )
+    .unwrap();
+    // Records pretty-printed one after another (`jq '.Records[]'`).
+    let mut concatenated = Vec::new();
+    for record in delivery["Records"].as_array().unwrap() {
+        concatenated.extend(serde_json::to_vec_pretty(record).unwrap());
+        concatenated.push(b'\n');
+    }
+    std::fs::write(dir.path().join("records.json"), concatenated).unwrap();
+    let source = [dir.path().to_str().unwrap()];
+    let whole = Engine::open(&source, EngineOptions::default())
+        .await
+        .unwrap();
+    let parted = Engine::open(
+        &source,
+        EngineOptions {
+            part_bytes: 4096,
+            target_partitions: Some(2),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for sql in [
+        "SELECT eventname, count(*), min(eventtime), max(eventtime), count(DISTINCT eventid), \
+         max(useridentity_arn) FROM cloudtrail GROUP BY 1 ORDER BY 1",
+        "SELECT log_file, count(*), max(awsregion) FROM cloudtrail GROUP BY 1 ORDER BY 1",
+    ] {
+        let (expected, whole_stats) = query(&whole, sql).await;
+        let (got, stats) = query(&parted, sql).await;
+        assert_eq!(got, expected, "{sql}");
+        assert_eq!(stats.events, 1500 + 700 + 300 + 300);
+        assert_eq!(stats.events, whole_stats.events);
+        assert_eq!(stats.files_read, 4);
+        assert_eq!(stats.bytes_inflated, whole_stats.bytes_inflated);
+        assert_eq!(whole_stats.file_parts, 0);
+        // The NDJSON export and the records one after another; not the delivery file or
+        // the gzipped export.
+        assert!(stats.file_parts > 50, "{stats}");
+        assert!(
+            stats.to_string().contains("large plain files: read in"),
+            "{stats}"
+        );
+    }
+    let (rows, _) = query(&parted, "SELECT eventname FROM cloudtrail LIMIT 3").await;
+    assert_eq!(rows.lines().count(), 3 + 4, "{rows}");
+}
+
+#[tokio::test]
+async fn an_error_in_a_later_part_names_its_record_and_line_in_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = String::from_utf8(ndjson(4, 1200)).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let broken = lines[1000].replacen("{", "{]", 1);
+    lines[1000] = &broken;
+    std::fs::write(dir.path().join("export.ndjson"), lines.join("\n")).unwrap();
+    let source = [dir.path().to_str().unwrap()];
+    let options = |part_bytes, on_error| EngineOptions {
+        part_bytes,
+        on_error,
+        ..EngineOptions::default()
+    };
+    let sql = "SELECT count(eventtime) FROM cloudtrail";
+    let mut messages = Vec::new();
+    for part_bytes in [usize::MAX, 4096] {
+        let engine = Engine::open(&source, options(part_bytes, OnError::Fail))
+            .await
+            .unwrap();
+        let error = engine.sql(sql).await.unwrap().collect().await.unwrap_err();
+        messages.push(error.to_string());
+        // Under skip, a broken line ends the file, as it does when read whole.
+        let engine = Engine::open(&source, options(part_bytes, OnError::Skip))
+            .await
+            .unwrap();
+        let (_, stats) = query(&engine, sql).await;
+        assert_eq!((stats.events, stats.files_failed), (1000, 1), "{stats}");
+    }
+    assert!(
+        messages[1].contains("export.ndjson: record 1000: invalid JSON at line 1001, column 2"),
+        "{}",
+        messages[1]
+    );
+    assert_eq!(messages[0], messages[1]);
+}
