@@ -2,6 +2,7 @@
 the notebook repr."""
 
 import datetime
+import json
 import subprocess
 import sys
 import textwrap
@@ -195,6 +196,20 @@ def test_stats_report_what_was_read(small_trail):
     assert stats.to_dict()["files_read"] == 20
     assert "files:" in str(stats)
     assert con.stats.files_read == 20
+
+
+def test_a_large_plain_export_is_read_in_parts(tmp_path):
+    # Over 32 MiB of NDJSON: read a part at a time, with every record counted once.
+    line = json.dumps({"eventVersion": "1.09", "eventTime": "2024-01-01T00:00:00Z",
+                       "eventName": "GetObject", "userAgent": "x" * 900}) + "\n"
+    records = (33 << 20) // len(line) + 1000
+    path = tmp_path / "export.ndjson"
+    path.write_text(line * records)
+    res = trailsql.connect(str(path)).sql("SELECT count(*), max(eventname) FROM cloudtrail")
+    assert res.fetchall() == [(records, "GetObject")]
+    assert res.stats.file_parts == 2 and res.stats.files_read == 1
+    assert res.stats.to_dict()["file_parts"] == 2
+    assert "read in 2 parts" in str(res.stats)
 
 
 def test_the_type_stubs_name_what_exists():

@@ -143,6 +143,7 @@ class Stats:
     store_list_requests: int
     store_get_requests: int
     files_read: int
+    file_parts: int
     bytes_read: int
     bytes_inflated: int
     events: int
