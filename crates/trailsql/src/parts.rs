@@ -22,9 +22,14 @@ impl Body {
     /// Opens `object`: a plain local file larger than `part_bytes` is read in parts,
     /// anything else whole.
     pub(crate) fn open(object: &LogObject, part_bytes: usize) -> Result<Body> {
+        // Parts grow by doubling until they hold a place to cut: never from nothing.
+        let part_bytes = part_bytes.max(1);
         match &object.body {
             ObjectBody::File(path) if object.size > part_bytes as u64 => {
-                let file = File::open(path).map_err(|error| io_error(object, error))?;
+                let file = File::open(path).map_err(|error| Error::Io {
+                    path: object.location.to_string(),
+                    error,
+                })?;
                 let mut reader = PartReader {
                     file,
                     location: object.location.to_string(),
@@ -38,13 +43,21 @@ impl Body {
                 };
                 reader.fill(part_bytes)?;
                 if is_gzip(&reader.buffer) {
-                    // A gzip member is inflated whole; read the rest and hand it over.
-                    reader.fill(usize::MAX)?;
-                    return Ok(Body::Whole(reader.buffer));
+                    // A gzip member is inflated whole.
+                    return reader.into_whole().map(Body::Whole);
                 }
                 Ok(Body::Parts(reader))
             }
             _ => object.read().map(Body::Whole),
+        }
+    }
+
+    /// All of the object's bytes at once, for a reader that needs them so (filling the
+    /// Parquet cache keeps each object's rows together).
+    pub(crate) fn into_whole(self) -> Result<Vec<u8>> {
+        match self {
+            Body::Whole(bytes) => Ok(bytes),
+            Body::Parts(parts) => parts.into_whole(),
         }
     }
 }
@@ -54,10 +67,11 @@ impl Body {
 pub(crate) fn sample(object: &LogObject, part_bytes: usize) -> Result<Vec<u8>> {
     match Body::open(object, part_bytes)? {
         Body::Whole(bytes) => Ok(bytes),
-        Body::Parts(mut parts) => Ok(parts
-            .next_part()?
-            .map(|(text, _)| text.to_vec())
-            .unwrap_or_default()),
+        Body::Parts(mut parts) => {
+            parts.next_part()?;
+            parts.buffer.truncate(parts.taken);
+            Ok(parts.buffer)
+        }
     }
 }
 
@@ -102,6 +116,14 @@ impl PartReader {
         Ok(Some((&self.buffer[..self.taken], self.start)))
     }
 
+    /// The rest of the file read after what is buffered, for a reader that has handed
+    /// out no part yet: the whole file.
+    fn into_whole(mut self) -> Result<Vec<u8>> {
+        debug_assert_eq!(self.start, PartStart::default());
+        self.fill(usize::MAX)?;
+        Ok(self.buffer)
+    }
+
     /// Records that the part handed out last held `records` records: the next part
     /// starts after them.
     pub(crate) fn part_done(&mut self, records: usize) {
@@ -134,12 +156,5 @@ impl PartReader {
             });
         }
         Ok(())
-    }
-}
-
-fn io_error(object: &LogObject, error: std::io::Error) -> Error {
-    Error::Io {
-        path: object.location.to_string(),
-        error,
     }
 }

@@ -206,7 +206,7 @@ impl CloudTrailScanExec {
     }
 
     pub(crate) fn with_part_bytes(mut self, part_bytes: usize) -> Self {
-        self.part_bytes = part_bytes.max(1);
+        self.part_bytes = part_bytes;
         self
     }
 
@@ -463,13 +463,6 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut sent = 0usize;
             let mut open = true;
             let mut local = local.into_iter();
-            // Filling the cache keeps each object's rows together, so it reads objects
-            // whole.
-            let part_bytes = if writer.is_some() {
-                usize::MAX
-            } else {
-                part_bytes
-            };
             let mut next = || match local.next() {
                 Some(object) if running.rules_out(&object) => Some((object, None, None)),
                 Some(object) => {
@@ -544,11 +537,13 @@ impl ExecutionPlan for CloudTrailScanExec {
                         whole
                     }
                     (Some(writer), body) => {
-                        let bytes = match body {
-                            Body::Whole(bytes) => bytes,
-                            Body::Parts(_) => {
-                                unreachable!("objects are read whole to fill the cache")
+                        let bytes = match body.into_whole() {
+                            Ok(bytes) => bytes,
+                            Err(error) if options.on_error == OnError::Skip => {
+                                stats.update(|s| s.add_unreadable(&error.to_string()));
+                                continue;
                             }
+                            Err(error) => return Err(external(error)),
                         };
                         // One object's rows at a time, so the cache keeps them together.
                         let mut batches = Vec::new();

@@ -484,6 +484,52 @@ async fn plain_files_too_large_to_hold_whole_are_read_in_parts_with_the_same_ans
 }
 
 #[tokio::test]
+async fn parts_of_no_size_and_filling_the_cache_give_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("export.ndjson"), ndjson(5, 200)).unwrap();
+    let source = [logs.to_str().unwrap()];
+    let sql = "SELECT eventname, count(*), max(eventid) FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let whole = Engine::open(&source, EngineOptions::default())
+        .await
+        .unwrap();
+    let (expected, _) = query(&whole, sql).await;
+    // A part grows until it holds a place to cut, from one byte when none is given.
+    let tiny = Engine::open(
+        &source,
+        EngineOptions {
+            part_bytes: 0,
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (got, stats) = query(&tiny, sql).await;
+    assert_eq!(got, expected);
+    // A part ends at the last place to cut in what it read, so some hold two lines.
+    assert_eq!(stats.events, 200);
+    assert!((100..=200).contains(&stats.file_parts), "{stats}");
+    // Filling the Parquet cache reads each object whole, whatever its size.
+    let cached = Engine::open(
+        &source,
+        EngineOptions {
+            part_bytes: 4096,
+            parquet_cache: Some(dir.path().join("cache")),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (got, stats) = query(&cached, sql).await;
+    assert_eq!(got, expected);
+    assert_eq!((stats.objects_cached, stats.file_parts), (1, 0), "{stats}");
+    let (got, stats) = query(&cached, sql).await;
+    assert_eq!(got, expected);
+    assert_eq!(stats.objects_from_cache, 1, "{stats}");
+}
+
+#[tokio::test]
 async fn an_error_in_a_later_part_names_its_record_and_line_in_the_whole_file() {
     let dir = tempfile::tempdir().unwrap();
     let text = String::from_utf8(ndjson(4, 1200)).unwrap();
