@@ -1,13 +1,15 @@
-"""The large-file benchmark: one plain NDJSON export (a CloudWatch Logs or SIEM export's
-shape), far larger than the 32 MiB parts trailsql reads it in, queried by trailsql and by
-DuckDB's `read_json` in alternation. Checks that both return the same answers and prints
-wall time, CPU time, peak RSS and the ratios as Markdown.
+"""The large-file benchmark: one NDJSON export (a CloudWatch Logs or SIEM export's shape),
+plain or gzipped, far larger than the 32 MiB parts trailsql reads it in, queried by
+trailsql and by DuckDB's `read_json` in alternation. Checks that both return the same
+answers and prints wall time, CPU time, peak RSS and the ratios as Markdown.
 
-    python3 bench/large_file.py --size 100MB --copies 2 --rounds 3    # docs/benchmarks.md
+    python3 bench/large_file.py --size 100MB --copies 2 --rounds 3           # docs/benchmarks.md
+    python3 bench/large_file.py --size 100MB --copies 2 --rounds 3 --gzip    # the same, gzipped
 
 Needs: pip install duckdb; cargo build --release -p trailsql-cli. The file is made once
 under --dir (default /tmp/trailsql-bench) from the records of a trail generated as
-bench/scan.py does (each record once per copy, one per line) and reused.
+bench/scan.py does (each record once per copy, one per line) and reused. `--before
+BINARY` also runs another trailsql build (an earlier commit's) in the same rounds.
 """
 import argparse, glob, gzip, json, os, sys
 
@@ -48,6 +50,18 @@ def make_export(trail, path, copies):
     os.rename(temporary, path)
 
 
+def make_gzipped(path):
+    """`path` gzipped beside it (level 6, as `gzip` and most exporters write it)."""
+    gzipped = path + ".gz"
+    if not os.path.exists(gzipped):
+        temporary = gzipped + ".tmp"
+        with open(path, "rb") as plain, gzip.open(temporary, "wb", compresslevel=6) as out:
+            while chunk := plain.read(1 << 24):
+                out.write(chunk)
+        os.rename(temporary, gzipped)
+    return gzipped
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100MB", help="the trail the records come from")
@@ -55,6 +69,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per query")
     parser.add_argument("--dir", default="/tmp/trailsql-bench")
     parser.add_argument("--profile", default="release", help="cargo profile of the binary")
+    parser.add_argument("--gzip", action="store_true", help="query the export gzipped")
+    parser.add_argument("--before", help="another trailsql binary to run in the same rounds")
     args = parser.parse_args()
 
     binary = os.path.join(ROOT, "target", args.profile, "trailsql")
@@ -62,15 +78,23 @@ def main():
     generate(binary, trail, args.size, ["--files-per-day", "96", "--events-per-file", "400"])
     path = os.path.join(args.dir, f"export-{args.size}x{args.copies}.ndjson")
     make_export(trail, path, args.copies)
+    if args.gzip:
+        path = make_gzipped(path)
     os.environ["TRAILSQL_CACHE_DIR"] = os.path.join(args.dir, "cache")
     print(f"## {path}: {os.path.getsize(path) / 1e9:.2f} GB", file=sys.stderr)
     duckdb_file = DUCKDB_FILE.format(path=path)
+    ours_engines = [("trailsql", binary)] + ([("trailsql before", args.before)] if args.before else [])
     samples = {}
     for _ in range(args.rounds):
         for name, (ours, theirs) in QUERIES.items():
-            wall, cpu, rss, out = measured([binary, path, "--format", "csv", "-c", ours])
-            samples.setdefault((name, "trailsql"), []).append((wall, cpu, rss))
-            our_rows = trailsql_rows(out)
+            for engine, program in ours_engines:
+                wall, cpu, rss, out = measured([program, path, "--format", "csv", "-c", ours])
+                samples.setdefault((name, engine), []).append((wall, cpu, rss))
+                rows = trailsql_rows(out)
+                if engine == "trailsql":
+                    our_rows = rows
+                elif rows != our_rows:
+                    sys.exit(f"{name}: the two trailsql builds disagree:\n{our_rows}\n{rows}")
             wall, cpu, rss, out = measured(
                 [sys.executable, "-c", DUCKDB_RUNNER, theirs.format(file=duckdb_file)])
             samples.setdefault((name, "DuckDB"), []).append((wall, cpu, rss))
@@ -80,11 +104,12 @@ def main():
           "| DuckDB / trailsql: RSS |")
     print("|---|---|---|---|---|---|---|---|")
     for name in QUERIES:
-        ours = [median(v) for v in zip(*samples[(name, "trailsql")])]
         theirs = [median(v) for v in zip(*samples[(name, "DuckDB")])]
-        for engine, (wall, cpu, rss) in [("trailsql", ours), ("DuckDB", theirs)]:
-            ratios = (f"{theirs[0] / ours[0]:.1f}x | {theirs[2] / ours[2]:.1f}x"
-                      if engine == "trailsql" else " | ")
+        rows = [(engine, [median(v) for v in zip(*samples[(name, engine)])])
+                for engine, _ in ours_engines] + [("DuckDB", theirs)]
+        for engine, (wall, cpu, rss) in rows:
+            ratios = (f"{theirs[0] / wall:.1f}x | {theirs[2] / rss:.1f}x"
+                      if engine != "DuckDB" else " | ")
             print(f"| {name} | {engine} | {wall:.2f} | {cpu:.2f} | {cpu / wall:.2f} | "
                   f"{rss:.0f} | {ratios} |")
 

@@ -98,8 +98,9 @@ pub(crate) struct SourceArgs {
     #[arg(long = "cache", value_name = "DIR", env = "TRAILSQL_PARQUET_CACHE")]
     parquet_cache: Option<std::path::PathBuf>,
 
-    /// A file that inflates past SIZE fails (or, with --on-error skip, is skipped): a
-    /// gzip bomb stops there.
+    /// The most inflated bytes held of one file at once: a file read whole that inflates
+    /// past SIZE fails (or, with --on-error skip, is skipped), so a gzip bomb stops
+    /// there. NDJSON exports are read in parts no larger than SIZE, whatever their size.
     #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
     max_inflated: u64,
 

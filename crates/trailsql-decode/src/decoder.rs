@@ -480,12 +480,20 @@ impl CloudTrailDecoder {
             ..FileOutcome::default()
         };
         let spare = std::mem::take(&mut self.spare);
-        let bytes = match inflate::maybe_inflate_into(bytes, self.options.max_inflated_bytes, spare)
-        {
-            Ok(bytes) => bytes,
-            Err(kind) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
+        let limit = self.options.max_inflated_bytes;
+        // A gzip file cut short keeps, under skip, the records whole before the cut.
+        let (bytes, cut_short) = match inflate::maybe_inflate_keeping_cut(bytes, limit, spare) {
+            Ok(bytes) => (bytes, None),
+            Err((kind, prefix)) if self.options.on_error == OnError::Skip && !prefix.is_empty() => {
+                (prefix, Some(DecodeError::in_file(file, kind)))
+            }
+            Err((kind, _)) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
         };
-        let decoded = self.decode_text(file, outcome, &bytes, PartStart::default(), emit);
+        let mut decoded = self.decode_text(file, outcome, &bytes, PartStart::default(), emit);
+        if let (Some(cut_short), Ok(outcome)) = (cut_short, &mut decoded) {
+            // The record the cut fell in fails as broken JSON; the cause is the cut.
+            outcome.file_error = Some(cut_short);
+        }
         // Keep the buffer for the next file, unless one huge file would pin its size.
         if bytes.capacity() <= SPARE_BUFFER_LIMIT {
             self.spare = bytes;

@@ -154,6 +154,9 @@ pub fn check_inflate(data: &[u8]) {
         1 << 24
     };
     let reference = crate::inflate::maybe_inflate_with_zlib_into(bytes.clone(), limit, Vec::new());
+    if crate::inflate::is_gzip(&bytes) {
+        check_stream(&bytes, usize::from(mode >> 5) * 97 + 1, &reference);
+    }
     let inflated = crate::inflate::maybe_inflate(bytes, limit);
     let same = match (&inflated, &reference) {
         (
@@ -167,6 +170,35 @@ pub fn check_inflate(data: &[u8]) {
         same,
         "the fast inflate disagrees with zlib-rs: {inflated:?} {reference:?}"
     );
+}
+
+/// Inflating `bytes` a step at a time gives what inflating them whole gave, or fails
+/// where that failed.
+fn check_stream(bytes: &[u8], step: usize, whole: &Result<Vec<u8>, DecodeErrorKind>) {
+    let mut stream = crate::GzipStream::new(bytes);
+    let mut out = Vec::new();
+    let streamed = loop {
+        let want = out.len() + step;
+        match stream.inflate_onto(&mut out, want) {
+            Ok(true) => break Ok(out),
+            Ok(false) => {}
+            Err(error) => break Err(error),
+        }
+    };
+    match (whole, streamed) {
+        (Ok(whole), Ok(streamed)) => assert!(
+            *whole == streamed,
+            "the stream inflated other bytes than inflating whole"
+        ),
+        (Err(DecodeErrorKind::TooLarge { .. }), _) => {}
+        (
+            Err(DecodeErrorKind::Gzip { .. }),
+            Err(crate::GzipStreamError::Data(DecodeErrorKind::Gzip { .. })),
+        ) => {}
+        (whole, streamed) => {
+            panic!("the stream disagrees with inflating whole: {streamed:?} {whole:?}")
+        }
+    }
 }
 
 fn is_clean(outcome: &FileOutcome) -> bool {

@@ -37,6 +37,33 @@ pub fn maybe_inflate_with_zlib_into(
     inflate_into(bytes, limit, out, false)
 }
 
+/// [`maybe_inflate_into`], keeping what a gzip stream cut short inflated to: the error
+/// and those bytes, which are exactly the file's first bytes, so the records they hold
+/// whole may be kept (`--on-error skip`). Of a stream found broken any other way nothing
+/// is kept (the bytes empty): those inflated just before the damage showed may be wrong.
+pub(crate) fn maybe_inflate_keeping_cut(
+    bytes: Vec<u8>,
+    limit: u64,
+    mut out: Vec<u8>,
+) -> Result<Vec<u8>, (DecodeErrorKind, Vec<u8>)> {
+    if !is_gzip(&bytes) {
+        return inflate_into(bytes, limit, out, true).map_err(|kind| (kind, Vec::new()));
+    }
+    out.clear();
+    match inflate_gzip(&bytes, limit, &mut out, true) {
+        Ok(()) => Ok(out),
+        Err(kind @ DecodeErrorKind::Gzip { .. }) if is_cut_short(&kind) => Err((kind, out)),
+        Err(kind) => Err((kind, Vec::new())),
+    }
+}
+
+/// What a gzip stream that ends before its members do is said to be.
+pub(crate) const CUT_SHORT: &str = "unexpected end of file";
+
+fn is_cut_short(kind: &DecodeErrorKind) -> bool {
+    matches!(kind, DecodeErrorKind::Gzip { message, .. } if message == CUT_SHORT)
+}
+
 fn inflate_into(
     bytes: Vec<u8>,
     limit: u64,
@@ -90,7 +117,7 @@ fn inflate_gzip(
 
 /// The trailer's length of the last member (mod 4 GiB): it sizes a single-member file
 /// exactly, but it is only a hint, so a lie may cost a regrowth, never an overrun.
-fn hinted_length(input: &[u8]) -> usize {
+pub(crate) fn hinted_length(input: &[u8]) -> usize {
     input.len().checked_sub(4).map_or(0, |at| {
         u32::from_le_bytes(input[at..].try_into().expect("4 bytes")) as usize
     })
@@ -141,7 +168,7 @@ fn zlib_member(input: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<usize, Dec
         // zlib-rs made no progress on it.
         if status != Status::StreamEnd && out.len() < out.capacity() {
             if rest.is_empty() {
-                return Err(fail(out, "unexpected end of file"));
+                return Err(fail(out, CUT_SHORT));
             }
             if consumed == 0 && out.len() == out_before {
                 return Err(fail(out, "corrupt deflate stream"));
@@ -157,7 +184,7 @@ fn zlib_member(input: &[u8], limit: u64, out: &mut Vec<u8>) -> Result<usize, Dec
 /// room for much output, loses the message it found ("invalid distance code") and says
 /// "repeated call with bad state" instead, which no call here ever makes: the stream is
 /// only known to be corrupt.
-fn error_message(error: &flate2::DecompressError) -> String {
+pub(crate) fn error_message(error: &flate2::DecompressError) -> String {
     let message = error.to_string();
     if message.ends_with("repeated call with bad state") {
         return "corrupt deflate stream".to_string();
@@ -273,6 +300,30 @@ mod tests {
             maybe_inflate(data, 1 << 20),
             Err(DecodeErrorKind::Gzip { .. })
         ));
+    }
+
+    #[test]
+    fn a_stream_cut_short_keeps_what_it_inflated_and_a_damaged_one_nothing() {
+        let text = counting_words(200_000, 251);
+        let mut data = gzip(&text);
+        data.truncate(data.len() / 2);
+        let Err((DecodeErrorKind::Gzip { inflated, message }, prefix)) =
+            maybe_inflate_keeping_cut(data, 1 << 24, Vec::new())
+        else {
+            panic!("a cut stream must fail");
+        };
+        assert_eq!(message, CUT_SHORT);
+        assert_eq!(inflated, prefix.len() as u64);
+        assert!(!prefix.is_empty() && text.starts_with(&prefix));
+        let mut data = gzip(&text);
+        let middle = data.len() / 2;
+        for byte in &mut data[middle..middle + 16] {
+            *byte ^= 0x5a;
+        }
+        let Err((_, prefix)) = maybe_inflate_keeping_cut(data, 1 << 24, Vec::new()) else {
+            panic!("a damaged stream must fail");
+        };
+        assert!(prefix.is_empty());
     }
 
     #[test]

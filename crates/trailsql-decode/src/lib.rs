@@ -17,6 +17,7 @@ mod fast_hash;
 mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gzip_stream;
 mod inflate;
 mod json;
 mod layout;
@@ -30,6 +31,7 @@ pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, PartStart, SkipReason};
 pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use filter::{TextFilter, TextTest};
+pub use gzip_stream::{GzipStream, GzipStreamError, gzip_splits, gzip_trailer_length};
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into, maybe_inflate_with_zlib_into};
 pub use layout::{
     LogLocation, delivered_at, delivered_by_name, delivery_stamp, is_account_id,

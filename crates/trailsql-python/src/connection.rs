@@ -32,7 +32,8 @@ pub struct Connection {
 /// late_delivery: how long after an event its file may be delivered ("1h", "15m").
 /// s3_endpoint, s3_region, aws_profile: how `s3://` sources are reached.
 /// target_partitions: how many partitions (threads) a query uses; default: the cores.
-/// max_inflated_bytes: a cap on one file's inflated size (a gzip bomb stops there).
+/// max_inflated_bytes: the most inflated bytes held of one file at once (a gzip bomb
+///     stops there; NDJSON exports are read in parts no larger).
 /// schema_cache: where discovered `requestparameters_*` columns are remembered between
 ///     runs; default: the user's cache folder; `False` turns it off.
 /// memory_limit: bytes that sorts, group-bys and joins may hold before they spill to

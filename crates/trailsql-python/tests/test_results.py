@@ -2,6 +2,7 @@
 the notebook repr."""
 
 import datetime
+import gzip
 import json
 import subprocess
 import sys
@@ -210,6 +211,24 @@ def test_a_large_plain_export_is_read_in_parts(tmp_path):
     assert res.stats.file_parts == 2 and res.stats.files_read == 1
     assert res.stats.to_dict()["file_parts"] == 2
     assert "read in 2 parts" in str(res.stats)
+
+
+def test_a_large_gzipped_export_is_inflated_in_parts(tmp_path):
+    # Inflating to over 32 MiB: inflated a part at a time, never whole; parts are no
+    # larger than max_inflated_bytes, so a smaller cap makes more of them.
+    line = json.dumps({"eventVersion": "1.09", "eventTime": "2024-01-01T00:00:00Z",
+                       "eventName": "GetObject", "userAgent": "x" * 900}) + "\n"
+    records = (33 << 20) // len(line) + 1000
+    path = tmp_path / "export.ndjson.gz"
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write((line * records).encode())
+    res = trailsql.connect(str(path)).sql("SELECT count(*), max(eventname) FROM cloudtrail")
+    assert res.fetchall() == [(records, "GetObject")]
+    assert res.stats.file_parts == 2 and res.stats.bytes_inflated == len(line) * records
+    res = trailsql.connect(str(path), max_inflated_bytes=8 << 20).sql(
+        "SELECT count(*) FROM cloudtrail")
+    assert res.fetchall() == [(records,)]
+    assert res.stats.file_parts == 5
 
 
 def test_the_type_stubs_name_what_exists():

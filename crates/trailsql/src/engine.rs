@@ -51,7 +51,9 @@ pub struct EngineOptions {
     pub discovery_bytes: u64,
     /// Most `requestparameters_*` columns to create.
     pub max_request_parameter_columns: usize,
-    /// Files that inflate past this are refused.
+    /// The most inflated bytes held of one file at once: a file read whole that inflates
+    /// past this is refused (a gzip bomb stops there), and so is a file read in parts
+    /// whose part must grow past it to hold a whole value. Parts are never larger.
     pub max_inflated_bytes: u64,
     /// Partitions (threads) a scan decodes with; defaults to the number of cores.
     pub target_partitions: Option<usize>,
@@ -82,10 +84,11 @@ pub struct EngineOptions {
     /// Object reads in flight at once (open files, S3 GETs), over every query of the
     /// engine.
     pub max_concurrent_reads: usize,
-    /// Plain (not gzipped) local files larger than this are read and decoded in parts
-    /// of about this size, cut between top-level JSON values (NDJSON lines), so that a
-    /// multi-gigabyte export is held a part at a time. A file with nowhere to cut (one
-    /// `{"Records":[...]}` object) is still read whole.
+    /// Files larger than this, plain or inflated, are read and decoded in parts of about
+    /// this size, cut between top-level JSON values (NDJSON lines), so that a
+    /// multi-gigabyte export is held a part at a time: plain local files as they are
+    /// read, gzip as it is inflated (from the file, or from a store object's bytes). A
+    /// file with nowhere to cut (one `{"Records":[...]}` object) is still read whole.
     pub part_bytes: usize,
 }
 
@@ -617,7 +620,11 @@ fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> 
             let _runtime = runtime.as_ref().map(|r| r.enter());
             // A file that cannot be read is reported by the query that reads it. Of a
             // file read in parts, the first part is a sample.
-            if let Ok(bytes) = crate::parts::sample(object, options.part_bytes)
+            let part_size = crate::parts::PartSize {
+                bytes: options.part_bytes,
+                most: options.max_inflated_bytes,
+            };
+            if let Ok(bytes) = crate::parts::sample(object, part_size)
                 && let Ok(inflated) = discovery.add_file(&object.location, bytes)
             {
                 spent.fetch_add(inflated, Relaxed);

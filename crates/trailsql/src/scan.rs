@@ -27,7 +27,7 @@ use trailsql_decode::{
 };
 
 use crate::parquet::cache::ParquetCache;
-use crate::parts::Body;
+use crate::parts::{Body, PartSize};
 use crate::reads::{ReadAhead, ReadGate};
 use crate::running_filters::RunningFilters;
 use crate::source::LogObject;
@@ -148,7 +148,8 @@ pub struct CloudTrailScanExec {
     /// Set when the query's sort was pushed here: each partition reads its files in
     /// delivery order, newest first for a descending sort.
     newest_first: Option<bool>,
-    /// Plain local files larger than this are read in parts (see [`crate::parts`]).
+    /// Files larger than this (or inflating to more) are read in parts (see
+    /// [`crate::parts`]).
     part_bytes: usize,
 }
 
@@ -448,7 +449,10 @@ impl ExecutionPlan for CloudTrailScanExec {
         }
         let fill = self.fill.clone();
         let decoder_filters = self.decoder_filters.clone();
-        let part_bytes = self.part_bytes;
+        let part_size = PartSize {
+            bytes: self.part_bytes,
+            most: self.options.max_inflated_bytes,
+        };
         builder.spawn_blocking(move || {
             // Filling the cache decodes every column and every record; the query still
             // gets its own.
@@ -467,13 +471,15 @@ impl ExecutionPlan for CloudTrailScanExec {
                 Some(object) if running.rules_out(&object) => Some((object, None, None)),
                 Some(object) => {
                     let pass = gate.enter_blocking();
-                    let read = Body::open(&object, part_bytes);
+                    let read = Body::open(&object, part_size);
                     drop(pass);
                     Some((object, Some(read), None))
                 }
-                None => object_rx
-                    .blocking_recv()
-                    .map(|(object, read, slot)| (object, read.map(|r| r.map(Body::Whole)), slot)),
+                None => object_rx.blocking_recv().map(|(object, read, slot)| {
+                    let body =
+                        read.map(|r| r.map(|bytes| Body::of_bytes(&object, bytes, part_size)));
+                    (object, body, slot)
+                }),
             };
             // A store object's read-ahead slot is held until it is decoded.
             while let Some((object, read, _slot)) = next() {
@@ -499,23 +505,38 @@ impl ExecutionPlan for CloudTrailScanExec {
                             open &= tx.blocking_send(Ok(batch)).is_ok();
                         })
                         .map_err(external)?,
-                    (None, Body::Parts(mut parts)) => {
+                    (None, Body::Parts(parts)) => {
                         let mut whole = FileOutcome {
                             file: object.location.to_string(),
                             ..FileOutcome::default()
                         };
+                        let mut parts = match parts.read_ahead(Arc::clone(&gate)) {
+                            Ok(parts) => parts,
+                            Err(error) if options.on_error == OnError::Skip => {
+                                stats.update(|s| s.add_unreadable(&error.to_string()));
+                                continue;
+                            }
+                            Err(error) => return Err(external(error)),
+                        };
                         loop {
-                            let pass = gate.enter_blocking();
                             let part = match parts.next_part() {
                                 Ok(Some(part)) => part,
                                 Ok(None) => break,
+                                // Gzip broken part-way, or a part that cannot hold a whole
+                                // value: the file fails where it broke, keeping the rows
+                                // before, as a file read whole fails on a broken record.
+                                Err(crate::Error::Decode(error))
+                                    if options.on_error == OnError::Skip =>
+                                {
+                                    whole.file_error = Some(error);
+                                    break;
+                                }
                                 Err(error) if options.on_error == OnError::Skip => {
                                     stats.update(|s| s.add_unreadable(&error.to_string()));
                                     break;
                                 }
                                 Err(error) => return Err(external(error)),
                             };
-                            drop(pass);
                             let (text, start) = part;
                             let outcome = decoder
                                 .decode_part(&object.location, text, start, &mut |batch| {

@@ -25,8 +25,8 @@ pub struct ScanStats {
     /// Bytes of the listed files, as stored (before inflating).
     pub bytes_listed: u64,
     pub files_read: u64,
-    /// Parts that plain files too large to hold whole were read in
-    /// (`EngineOptions::part_bytes`); 0 when every file was read whole.
+    /// Parts that files too large to hold whole (plain, or gzip inflated as it was
+    /// read) were read in (`EngineOptions::part_bytes`); 0 when every file was read whole.
     pub file_parts: u64,
     pub bytes_read: u64,
     pub bytes_inflated: u64,
@@ -218,7 +218,7 @@ impl fmt::Display for ScanStats {
             self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
         )?;
         if self.file_parts > 0 {
-            writeln!(f, "large plain files: read in {} parts", self.file_parts)?;
+            writeln!(f, "large files: read in {} parts", self.file_parts)?;
         }
         if self.parquet_files > 0 || self.objects_cached > 0 || self.objects_from_cache > 0 {
             writeln!(

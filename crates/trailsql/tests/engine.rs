@@ -471,16 +471,147 @@ async fn plain_files_too_large_to_hold_whole_are_read_in_parts_with_the_same_ans
         assert_eq!(stats.files_read, 4);
         assert_eq!(stats.bytes_inflated, whole_stats.bytes_inflated);
         assert_eq!(whole_stats.file_parts, 0);
-        // The NDJSON export and the records one after another; not the delivery file or
-        // the gzipped export.
+        // The exports, plain and gzipped, and the records one after another; not the
+        // delivery file.
         assert!(stats.file_parts > 50, "{stats}");
         assert!(
-            stats.to_string().contains("large plain files: read in"),
+            stats.to_string().contains("large files: read in"),
             "{stats}"
         );
     }
     let (rows, _) = query(&parted, "SELECT eventname FROM cloudtrail LIMIT 3").await;
     assert_eq!(rows.lines().count(), 3 + 4, "{rows}");
+}
+
+/// A folder holding a gzipped NDJSON export of 3000 events in two gzip members, and a
+/// gzipped delivery file of 300; returns the export's size as stored and inflated.
+fn gzipped_exports(dir: &std::path::Path) -> (usize, usize) {
+    let text = ndjson(7, 3000);
+    let middle = text.len() / 2
+        + text[text.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let mut export = gzip(&text[..middle]);
+    export.extend(gzip(&text[middle..]));
+    std::fs::write(dir.join("export.ndjson.gz"), &export).unwrap();
+    std::fs::write(
+        dir.join("delivery.json.gz"),
+        gzip(&trailsql::generate::records_file(
+            8,
+            300,
+            1_704_585_600,
+            3600,
+        )),
+    )
+    .unwrap();
+    (export.len(), text.len())
+}
+
+#[tokio::test]
+async fn gzipped_exports_too_large_to_inflate_whole_are_inflated_a_part_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stored, inflated) = gzipped_exports(dir.path());
+    let source = [dir.path().to_str().unwrap()];
+    let sql = "SELECT eventname, count(*), min(eventtime), max(eventtime), \
+               count(DISTINCT eventid), max(useridentity_arn) FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let whole = Engine::open(&source, EngineOptions::default())
+        .await
+        .unwrap();
+    let (expected, whole_stats) = query(&whole, sql).await;
+    assert_eq!((whole_stats.events, whole_stats.file_parts), (3300, 0));
+    // Parts smaller than the file as stored: it is inflated as it is read. Parts between
+    // its stored and inflated sizes: it is read whole, then inflated a part at a time.
+    for part_bytes in [4096, stored + 1] {
+        assert!(part_bytes < inflated / 4);
+        let parted = Engine::open(
+            &source,
+            EngineOptions {
+                part_bytes,
+                target_partitions: Some(2),
+                ..EngineOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let (got, stats) = query(&parted, sql).await;
+        assert_eq!(got, expected, "parts of {part_bytes} bytes");
+        assert_eq!(stats.events, 3300);
+        assert_eq!(stats.bytes_inflated, whole_stats.bytes_inflated);
+        // The export only: the delivery file is one value, inflated whole.
+        let parts = (inflated / part_bytes) as u64;
+        assert!(
+            (parts..=parts * 2 + 2).contains(&stats.file_parts),
+            "parts of {part_bytes} bytes: {stats}"
+        );
+    }
+    // The limit on inflating holds for what is held at once: parts are made no larger
+    // than it, and a file inflated whole (one `Records` object) is refused past it.
+    let limited = EngineOptions {
+        max_inflated_bytes: 64 << 10,
+        ..EngineOptions::default()
+    };
+    let export = dir.path().join("export.ndjson.gz");
+    let engine = Engine::open(&[export.to_str().unwrap()], limited.clone())
+        .await
+        .unwrap();
+    let (_, stats) = query(&engine, "SELECT count(*) FROM cloudtrail").await;
+    assert_eq!(stats.events, 3000);
+    assert!(stats.file_parts >= (inflated >> 16) as u64, "{stats}");
+    let engine = Engine::open(&source, limited).await.unwrap();
+    let error = engine
+        .sql("SELECT count(*) FROM cloudtrail")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("delivery.json.gz: inflates past the limit of 65536 bytes"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_gzipped_export_broken_part_way_fails_where_it_broke() {
+    let dir = tempfile::tempdir().unwrap();
+    gzipped_exports(dir.path());
+    std::fs::remove_file(dir.path().join("delivery.json.gz")).unwrap();
+    let path = dir.path().join("export.ndjson.gz");
+    let export = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &export[..export.len() * 3 / 4]).unwrap();
+    let source = [dir.path().to_str().unwrap()];
+    let options = |on_error| EngineOptions {
+        part_bytes: 4096,
+        on_error,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&source, options(OnError::Fail)).await.unwrap();
+    let error = engine
+        .sql("SELECT count(*) FROM cloudtrail")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("export.ndjson.gz: corrupt or truncated gzip after")
+            && error.ends_with("inflated bytes: unexpected end of file"),
+        "{error}"
+    );
+    // Under skip, the events before the break are kept and the file counted as failed.
+    let engine = Engine::open(&source, options(OnError::Skip)).await.unwrap();
+    let (rows, stats) = query(&engine, "SELECT count(*) FROM cloudtrail").await;
+    assert!((1500..3000).contains(&stats.events), "{stats}");
+    assert!(rows.contains(&format!("| {} ", stats.events)), "{rows}");
+    assert_eq!(stats.files_failed, 1, "{stats}");
+    assert!(
+        stats.to_string().contains("unexpected end of file"),
+        "{stats}"
+    );
 }
 
 #[tokio::test]
