@@ -18,6 +18,9 @@ use crate::source::{LogObject, ObjectBody};
 /// Files that are (or inflate to) more than this are read in parts of about this size.
 pub const DEFAULT_PART_BYTES: usize = 32 << 20;
 
+/// What is read of a large file before it is known to be gzip or plain.
+const FIRST_READ: usize = 256 << 10;
+
 /// How large parts are.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PartSize {
@@ -61,7 +64,9 @@ impl Body {
                 let location = object.location.to_string();
                 let mut reader =
                     PartReader::new(Source::Plain(file), location, Some(object.size), size);
-                reader.fill(size.bytes)?;
+                // Enough to tell gzip, and whether it splits; a gzip file's first bytes
+                // are then held as its source's start for as long as it is read.
+                reader.fill(FIRST_READ.min(size.bytes))?;
                 if is_gzip(&reader.buffer) {
                     if gzip_splits(&reader.buffer) {
                         return Ok(Body::Parts(reader.into_inflating()));
