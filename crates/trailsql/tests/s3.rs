@@ -270,6 +270,54 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
     )
     .await;
     assert!(missing.is_err());
+
+    // A gzipped NDJSON export inflating past a part is inflated a part at a time from
+    // the bytes its GET returned, not whole.
+    let exports = tempfile::tempdir().unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&trailsql::generate::records_file(
+        9,
+        2000,
+        1_704_585_600,
+        3600,
+    ))
+    .unwrap();
+    let mut lines = Vec::new();
+    for record in file["Records"].as_array().unwrap() {
+        serde_json::to_writer(&mut lines, record).unwrap();
+        lines.push(b'\n');
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&lines).unwrap();
+    std::fs::write(
+        exports.path().join("export.ndjson.gz"),
+        encoder.finish().unwrap(),
+    )
+    .unwrap();
+    upload(&moto.endpoint, "export-bucket", exports.path()).await;
+    let local = Engine::open(
+        &[exports.path().display().to_string()],
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let parted = Engine::open(
+        &["s3://export-bucket"],
+        EngineOptions {
+            part_bytes: 16 << 10,
+            ..options(&moto.endpoint)
+        },
+    )
+    .await
+    .unwrap();
+    let sql =
+        "SELECT eventname, count(*) AS n, max(eventid) AS id FROM cloudtrail GROUP BY 1 ORDER BY 1";
+    let (got, stats) = run(&parted, sql).await;
+    assert_eq!(got, run(&local, sql).await.0);
+    assert_eq!(stats.events, 2000);
+    assert!(
+        stats.file_parts as usize >= lines.len() / (32 << 10),
+        "{stats}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
