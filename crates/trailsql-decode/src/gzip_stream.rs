@@ -210,14 +210,7 @@ pub fn gzip_trailer_length(compressed: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use crate::inflate::maybe_inflate;
-    use flate2::{Compression, write::GzEncoder};
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::inflate::tests::gzip;
 
     fn lines(count: usize) -> Vec<u8> {
         (0..count)

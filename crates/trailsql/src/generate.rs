@@ -730,6 +730,22 @@ pub fn records_file(
     delivery_file(&events(seed, count, start_epoch_seconds, span_seconds))
 }
 
+/// The events [`records_file`] holds, one per line, as a CloudWatch Logs or SIEM export
+/// writes them.
+pub fn ndjson_export(
+    seed: u64,
+    count: usize,
+    start_epoch_seconds: i64,
+    span_seconds: i64,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for record in events(seed, count, start_epoch_seconds, span_seconds) {
+        write_ordered(&mut out, &record, RECORD_KEY_ORDER);
+        out.push(b'\n');
+    }
+    out
+}
+
 /// The order CloudTrail writes a record's keys in (as every delivery file in the shared
 /// corpus shows); a reader that stops once it has what a query needs depends on it, so
 /// generated trails must not come out sorted.

@@ -402,21 +402,21 @@ async fn simple_filters_are_checked_while_decoding_and_counted_as_read() {
     }
 }
 
-/// The records `generate::records_file` writes, one per line.
+/// `events` generated records, one per line.
 fn ndjson(seed: u64, events: usize) -> Vec<u8> {
-    let file: serde_json::Value = serde_json::from_slice(&trailsql::generate::records_file(
-        seed,
-        events,
-        1_704_585_600,
-        3600,
-    ))
-    .unwrap();
-    let mut lines = Vec::new();
-    for record in file["Records"].as_array().unwrap() {
-        serde_json::to_writer(&mut lines, record).unwrap();
-        lines.push(b'\n');
-    }
-    lines
+    trailsql::generate::ndjson_export(seed, events, 1_704_585_600, 3600)
+}
+
+/// The error a query fails with.
+async fn query_error(engine: &Engine, sql: &str) -> String {
+    engine
+        .sql(sql)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string()
 }
 
 #[tokio::test]
@@ -560,14 +560,7 @@ async fn gzipped_exports_too_large_to_inflate_whole_are_inflated_a_part_at_a_tim
     assert_eq!(stats.events, 3000);
     assert!(stats.file_parts >= (inflated >> 16) as u64, "{stats}");
     let engine = Engine::open(&source, limited).await.unwrap();
-    let error = engine
-        .sql("SELECT count(*) FROM cloudtrail")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = query_error(&engine, "SELECT count(*) FROM cloudtrail").await;
     assert!(
         error.contains("delivery.json.gz: inflates past the limit of 65536 bytes"),
         "{error}"
@@ -589,14 +582,7 @@ async fn a_gzipped_export_broken_part_way_fails_where_it_broke() {
         ..EngineOptions::default()
     };
     let engine = Engine::open(&source, options(OnError::Fail)).await.unwrap();
-    let error = engine
-        .sql("SELECT count(*) FROM cloudtrail")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = query_error(&engine, "SELECT count(*) FROM cloudtrail").await;
     assert!(
         error.contains("export.ndjson.gz: corrupt or truncated gzip after")
             && error.ends_with("inflated bytes: unexpected end of file"),

@@ -274,18 +274,7 @@ async fn queries_over_s3_equal_queries_over_the_local_copy() {
     // A gzipped NDJSON export inflating past a part is inflated a part at a time from
     // the bytes its GET returned, not whole.
     let exports = tempfile::tempdir().unwrap();
-    let file: serde_json::Value = serde_json::from_slice(&trailsql::generate::records_file(
-        9,
-        2000,
-        1_704_585_600,
-        3600,
-    ))
-    .unwrap();
-    let mut lines = Vec::new();
-    for record in file["Records"].as_array().unwrap() {
-        serde_json::to_writer(&mut lines, record).unwrap();
-        lines.push(b'\n');
-    }
+    let lines = trailsql::generate::ndjson_export(9, 2000, 1_704_585_600, 3600);
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(&lines).unwrap();
     std::fs::write(
