@@ -126,6 +126,7 @@ impl Stats {
             parquet_events,
             objects_from_cache,
             objects_cached,
+            peak_concurrent_reads,
             skipped_errors,
             cache_error,
             rows,

@@ -195,6 +195,7 @@ def test_stats_report_what_was_read(small_trail):
     assert stats.rows == 1 and stats.elapsed > 0
     assert not stats.has_skips
     assert stats.to_dict()["files_read"] == 20
+    assert stats.to_dict()["peak_concurrent_reads"] == stats.peak_concurrent_reads >= 1
     assert "files:" in str(stats)
     assert con.stats.files_read == 20
 

@@ -546,6 +546,24 @@ async fn gzipped_exports_too_large_to_inflate_whole_are_inflated_a_part_at_a_tim
             "parts of {part_bytes} bytes: {stats}"
         );
     }
+    // Filling the Parquet cache inflates each object whole, whatever its size.
+    let cache = tempfile::tempdir().unwrap();
+    let cached = Engine::open(
+        &source,
+        EngineOptions {
+            part_bytes: 4096,
+            parquet_cache: Some(cache.path().to_path_buf()),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    for from_cache in [0, 2] {
+        let (got, stats) = query(&cached, sql).await;
+        assert_eq!(got, expected);
+        assert_eq!(stats.objects_from_cache, from_cache, "{stats}");
+        assert_eq!(stats.file_parts, 0, "{stats}");
+    }
     // The limit on inflating holds for what is held at once: parts are made no larger
     // than it, and a file inflated whole (one `Records` object) is refused past it.
     let limited = EngineOptions {
