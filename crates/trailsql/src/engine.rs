@@ -749,7 +749,7 @@ impl Query {
         let mut scans = Vec::new();
         scan_collectors(&self.plan, &mut scans);
         QueryProgress {
-            scans,
+            scans: Arc::new(scans),
             requests: self.requests.clone(),
         }
     }
@@ -776,17 +776,15 @@ impl Query {
 /// `RepartitionExec` running their input tasks after the query is dropped.
 #[derive(Clone)]
 pub struct QueryProgress {
-    /// Per scan: what planning found, and the counters its partitions add to.
-    scans: Vec<(ScanStats, Arc<crate::stats::StatsCollector>)>,
+    scans: Arc<Vec<crate::scan::ScanProgress>>,
     requests: Option<(Arc<crate::s3::RequestCounts>, (u64, u64))>,
 }
 
 impl QueryProgress {
     pub fn stats(&self) -> ScanStats {
         let mut stats = ScanStats::default();
-        for (planned, read) in &self.scans {
-            stats.merge(planned);
-            stats.merge(&read.snapshot());
+        for scan in self.scans.iter() {
+            stats.merge(&scan.stats());
         }
         if let Some((counts, (list, get))) = &self.requests {
             let (list_now, get_now) = counts.snapshot();
@@ -797,10 +795,7 @@ impl QueryProgress {
     }
 }
 
-fn scan_collectors(
-    plan: &Arc<dyn ExecutionPlan>,
-    scans: &mut Vec<(ScanStats, Arc<crate::stats::StatsCollector>)>,
-) {
+fn scan_collectors(plan: &Arc<dyn ExecutionPlan>, scans: &mut Vec<crate::scan::ScanProgress>) {
     if let Some(scan) = plan.downcast_ref::<CloudTrailScanExec>() {
         scans.push(scan.progress_parts());
     }

@@ -231,11 +231,12 @@ impl CloudTrailScanExec {
 
     /// What planning found (files listed and pruned), and the counters the partitions
     /// add to as they read: progress that does not keep the plan alive.
-    pub(crate) fn progress_parts(&self) -> (ScanStats, Arc<StatsCollector>) {
-        (
-            self.planned_stats(ScanStats::default()),
-            Arc::clone(&self.stats),
-        )
+    pub(crate) fn progress_parts(&self) -> ScanProgress {
+        ScanProgress {
+            planned: self.planned_stats(ScanStats::default()),
+            read: Arc::clone(&self.stats),
+            reads: Arc::clone(&self.reads),
+        }
     }
 
     /// What this scan has read so far.
@@ -254,6 +255,23 @@ impl CloudTrailScanExec {
         stats.parquet_events = self.listing.parquet_events;
         stats.objects_from_cache = self.listing.objects_from_cache;
         stats.peak_concurrent_reads = self.reads.peak() as u64;
+        stats
+    }
+}
+
+/// What a scan's planning found, and the counters its partitions add to while it runs.
+pub(crate) struct ScanProgress {
+    planned: ScanStats,
+    read: Arc<StatsCollector>,
+    /// Read live: the peak grows as the scan reads, after the planned stats were taken.
+    reads: Arc<ReadGate>,
+}
+
+impl ScanProgress {
+    pub(crate) fn stats(&self) -> ScanStats {
+        let mut stats = self.planned.clone();
+        stats.merge(&self.read.snapshot());
+        stats.peak_concurrent_reads = stats.peak_concurrent_reads.max(self.reads.peak() as u64);
         stats
     }
 }

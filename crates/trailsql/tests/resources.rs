@@ -185,8 +185,17 @@ async fn reads_in_flight_stay_under_the_limit() {
     )
     .await
     .unwrap();
-    let (expected, stats) = free.sql(sql).await.unwrap().collect().await.unwrap();
+    // A progress handle taken before anything is read (as the Python bindings take
+    // one) sees the peak the reads reach.
+    let query = free.sql(sql).await.unwrap();
+    let progress = query.progress();
+    assert_eq!(progress.stats().peak_concurrent_reads, 0);
+    let (expected, stats) = query.collect().await.unwrap();
     assert!((1..=4).contains(&stats.peak_concurrent_reads));
+    assert_eq!(
+        progress.stats().peak_concurrent_reads,
+        stats.peak_concurrent_reads
+    );
     assert_eq!(
         pretty_format_batches(&answer).unwrap().to_string(),
         pretty_format_batches(&expected).unwrap().to_string()
