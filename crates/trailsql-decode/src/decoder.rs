@@ -77,9 +77,7 @@ impl FileOutcome {
     pub fn absorb(&mut self, part: FileOutcome) {
         self.summary.records += part.summary.records;
         for envelope in part.summary.envelopes {
-            if !self.summary.envelopes.contains(&envelope) {
-                self.summary.envelopes.push(envelope);
-            }
+            self.summary.note(envelope);
         }
         self.summary.skipped.extend(part.summary.skipped);
         self.inflated_bytes += part.inflated_bytes;
@@ -501,8 +499,9 @@ impl CloudTrailDecoder {
         decoded
     }
 
-    /// Decodes one part of a plain (not gzipped) file too large to hold whole, as the
-    /// engine reads such files: `text` holds whole top-level JSON values (see
+    /// Decodes one part of a file too large to hold whole (plain, or gzip inflated a
+    /// part at a time), as the engine reads such files: `text` holds whole top-level
+    /// JSON values (see
     /// [`crate::part_end`]) and starts where `start` says, so that errors name the
     /// record and line in the whole file. Each part's outcome counts its own rows.
     pub fn decode_part(

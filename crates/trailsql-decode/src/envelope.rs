@@ -75,6 +75,15 @@ pub struct FileSummary {
     pub skipped: Vec<SkipReason>,
 }
 
+impl FileSummary {
+    /// Notes that records were found in `envelope`, once.
+    pub(crate) fn note(&mut self, envelope: Envelope) {
+        if !self.envelopes.contains(&envelope) {
+            self.envelopes.push(envelope);
+        }
+    }
+}
+
 /// Keys whose presence marks an object as a CloudTrail record.
 const RECORD_MARKERS: &[&str] = &[
     "eventVersion",
@@ -263,9 +272,7 @@ impl Walker<'_, '_> {
     }
 
     fn note(&mut self, envelope: Envelope) {
-        if !self.summary.envelopes.contains(&envelope) {
-            self.summary.envelopes.push(envelope);
-        }
+        self.summary.note(envelope);
     }
 
     /// Places a syntax error: the record it is in (the next one to be counted, once any

@@ -620,10 +620,8 @@ fn discover(objects: &[LogObject], options: &EngineOptions) -> Vec<Vec<String>> 
             let _runtime = runtime.as_ref().map(|r| r.enter());
             // A file that cannot be read is reported by the query that reads it. Of a
             // file read in parts, the first part is a sample.
-            let part_size = crate::parts::PartSize {
-                bytes: options.part_bytes,
-                most: options.max_inflated_bytes,
-            };
+            let part_size =
+                crate::parts::PartSize::new(options.part_bytes, options.max_inflated_bytes);
             if let Ok(bytes) = crate::parts::sample(object, part_size)
                 && let Ok(inflated) = discovery.add_file(&object.location, bytes)
             {
@@ -797,7 +795,7 @@ impl QueryProgress {
 
 fn scan_collectors(plan: &Arc<dyn ExecutionPlan>, scans: &mut Vec<crate::scan::ScanProgress>) {
     if let Some(scan) = plan.downcast_ref::<CloudTrailScanExec>() {
-        scans.push(scan.progress_parts());
+        scans.push(scan.progress());
     }
     for child in plan.children() {
         scan_collectors(child, scans);

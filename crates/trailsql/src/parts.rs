@@ -25,20 +25,21 @@ const FIRST_READ: usize = 256 << 10;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PartSize {
     /// What a part holds, about.
-    pub(crate) bytes: usize,
+    bytes: usize,
     /// The most a part may grow to so as to hold a whole value: the most inflated bytes
     /// held at once (`--max-inflated`).
-    pub(crate) most: u64,
+    most: u64,
 }
 
 impl PartSize {
-    /// Parts no larger than the most held at once, and never of nothing: a part grows by
+    /// Parts of about `bytes` (`EngineOptions::part_bytes`), but no larger than the
+    /// most held at once (`max_inflated_bytes`), and never of nothing: a part grows by
     /// doubling until it holds a place to cut.
-    fn clamped(self) -> PartSize {
-        let most = usize::try_from(self.most).unwrap_or(usize::MAX);
+    pub(crate) fn new(bytes: usize, max_inflated_bytes: u64) -> PartSize {
+        let most = usize::try_from(max_inflated_bytes).unwrap_or(usize::MAX);
         PartSize {
-            bytes: self.bytes.min(most).max(1),
-            ..self
+            bytes: bytes.min(most).max(1),
+            most: max_inflated_bytes,
         }
     }
 }
@@ -54,7 +55,6 @@ impl Body {
     /// more than a part whose start holds places to cut, is read in parts; anything
     /// else whole.
     pub(crate) fn open(object: &LogObject, size: PartSize) -> Result<Body> {
-        let size = size.clamped();
         match &object.body {
             ObjectBody::File(path) if object.size > size.bytes as u64 => {
                 let file = File::open(path).map_err(|error| Error::Io {
@@ -84,7 +84,6 @@ impl Body {
     /// An object already read whole (a small local file, a store object): gzip that
     /// inflates to more than a part, with places to cut, is inflated a part at a time.
     pub(crate) fn of_bytes(object: &LogObject, bytes: Vec<u8>, size: PartSize) -> Body {
-        let size = size.clamped();
         if is_gzip(&bytes) && gzip_trailer_length(&bytes) > size.bytes as u64 && gzip_splits(&bytes)
         {
             let source = Source::Gzip(Box::new(GzipStream::new(Box::new(Cursor::new(bytes)))));

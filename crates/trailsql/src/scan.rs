@@ -231,9 +231,9 @@ impl CloudTrailScanExec {
 
     /// What planning found (files listed and pruned), and the counters the partitions
     /// add to as they read: progress that does not keep the plan alive.
-    pub(crate) fn progress_parts(&self) -> ScanProgress {
+    pub(crate) fn progress(&self) -> ScanProgress {
         ScanProgress {
-            planned: self.planned_stats(ScanStats::default()),
+            planned: self.planned_stats(),
             read: Arc::clone(&self.stats),
             reads: Arc::clone(&self.reads),
         }
@@ -241,21 +241,22 @@ impl CloudTrailScanExec {
 
     /// What this scan has read so far.
     pub fn stats(&self) -> ScanStats {
-        self.planned_stats(self.stats.snapshot())
+        self.progress().stats()
     }
 
-    fn planned_stats(&self, mut stats: ScanStats) -> ScanStats {
-        stats.files_listed = self.files_listed;
-        stats.bytes_listed = self.groups.iter().flatten().map(|o| o.size).sum();
-        stats.prefixes_listed = self.listing.prefixes_listed;
-        stats.objects_listed = self.listing.objects_listed;
-        stats.files_pruned = self.listing.pruned;
-        stats.bytes_pruned = self.listing.pruned_bytes;
-        stats.parquet_files = self.listing.parquet_files;
-        stats.parquet_events = self.listing.parquet_events;
-        stats.objects_from_cache = self.listing.objects_from_cache;
-        stats.peak_concurrent_reads = self.reads.peak() as u64;
-        stats
+    fn planned_stats(&self) -> ScanStats {
+        ScanStats {
+            files_listed: self.files_listed,
+            bytes_listed: self.groups.iter().flatten().map(|o| o.size).sum(),
+            prefixes_listed: self.listing.prefixes_listed,
+            objects_listed: self.listing.objects_listed,
+            files_pruned: self.listing.pruned,
+            bytes_pruned: self.listing.pruned_bytes,
+            parquet_files: self.listing.parquet_files,
+            parquet_events: self.listing.parquet_events,
+            objects_from_cache: self.listing.objects_from_cache,
+            ..ScanStats::default()
+        }
     }
 }
 
@@ -271,7 +272,7 @@ impl ScanProgress {
     pub(crate) fn stats(&self) -> ScanStats {
         let mut stats = self.planned.clone();
         stats.merge(&self.read.snapshot());
-        stats.peak_concurrent_reads = stats.peak_concurrent_reads.max(self.reads.peak() as u64);
+        stats.peak_concurrent_reads = self.reads.peak() as u64;
         stats
     }
 }
@@ -467,10 +468,7 @@ impl ExecutionPlan for CloudTrailScanExec {
         }
         let fill = self.fill.clone();
         let decoder_filters = self.decoder_filters.clone();
-        let part_size = PartSize {
-            bytes: self.part_bytes,
-            most: self.options.max_inflated_bytes,
-        };
+        let part_size = PartSize::new(self.part_bytes, self.options.max_inflated_bytes);
         builder.spawn_blocking(move || {
             // Filling the cache decodes every column and every record; the query still
             // gets its own.
