@@ -187,6 +187,8 @@ def main():
     parser.add_argument("--no-duckdb", action="store_true")
     parser.add_argument("--tree", help="an existing tree to run the queries over instead "
                         "of generated trails (answers checked, times reported)")
+    parser.add_argument("--before", help="an earlier trailsql binary, run after each query "
+                        "in the same rounds (answers checked against the current build's)")
     parser.add_argument("--quick", action="store_true",
                         help="CI: a 2 MB trail, answers checked, no timings reported")
     args = parser.parse_args()
@@ -231,6 +233,12 @@ def main():
                 wall, cpu, rss, out = measured([binary, directory, "--format", "csv", "-c", ours])
                 samples.setdefault(("trailsql", name), []).append((wall, cpu, rss))
                 rows_ours = trailsql_rows(out)
+                if args.before:
+                    wall, cpu, rss, out = measured([args.before, directory, "--format", "csv",
+                                                    "-c", ours])
+                    samples.setdefault(("before", name), []).append((wall, cpu, rss))
+                    if trailsql_rows(out) != rows_ours:
+                        sys.exit(f"{size} {name}: the build before answers otherwise")
                 if args.no_duckdb:
                     continue
                 sql = theirs.format(records=DUCKDB_RECORDS.format(glob=glob))
@@ -267,6 +275,11 @@ def main():
                 ratio = f"{d_wall / wall:.1f}x"
             print(f"| {size} | {name} | trailsql | {wall:.2f} | {cpu:.2f} | {cpu / wall:.2f} | "
                   f"{rss:.0f} | {wall / floor_wall:.2f} | {wall / own_wall:.2f} | {ratio} |")
+            if ("before", name) in summary:
+                b_wall, b_cpu, b_rss = summary[("before", name)]
+                print(f"| {size} | {name} | trailsql before | {b_wall:.2f} | {b_cpu:.2f} | "
+                      f"{b_cpu / b_wall:.2f} | {b_rss:.0f} | {b_wall / floor_wall:.2f} | "
+                      f"{b_wall / own_wall:.2f} | |")
             if ("duckdb", name) in summary:
                 print(f"| {size} | {name} | DuckDB | {d_wall:.2f} | {d_cpu:.2f} | "
                       f"{d_cpu / d_wall:.2f} | {d_rss:.0f} | {d_wall / floor_wall:.2f} | | |")

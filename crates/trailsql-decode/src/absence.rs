@@ -211,6 +211,79 @@ impl<const N: usize> AbsenceProbe<N> {
     }
 }
 
+/// Proving that an object holds none of a few keys at its first level, without walking
+/// it: `requestParameters` is walked for the flattened columns a query reads, and most
+/// records' parameters hold none of their keys (a query on `requestparameters_rolearn`
+/// wants `AssumeRole` calls among dozens of other kinds). The object is skipped by its
+/// structure instead, in the same pass that looks for the keys, with the
+/// over-approximation of [`AbsenceProbe`]'s search.
+pub(crate) struct ObjectKeySearch {
+    /// The keys lower-cased.
+    needles: Vec<Vec<u8>>,
+    searches: u32,
+    misses: u32,
+}
+
+impl ObjectKeySearch {
+    /// A search for `keys` (lower-cased), or `None` when one cannot be searched for: too
+    /// long, more than [`MOST_KEYS_SEARCHED`], or holding a byte JSON can spell with an
+    /// escape other than `\u` (which the search detects), such as `/` or `"`.
+    pub(crate) fn new(keys: impl IntoIterator<Item = String>) -> Option<Self> {
+        let mut needles: Vec<Vec<u8>> = Vec::new();
+        for key in keys {
+            let searchable = !key.is_empty()
+                && key.len() <= structural::LONGEST_WATCHED_KEY
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+            if !searchable {
+                return None;
+            }
+            let needle = key.to_ascii_lowercase().into_bytes();
+            if !needles.contains(&needle) {
+                needles.push(needle);
+            }
+        }
+        (!needles.is_empty() && needles.len() <= MOST_KEYS_SEARCHED).then_some(Self {
+            needles,
+            searches: 0,
+            misses: 0,
+        })
+    }
+
+    /// Whether the object at the cursor (at its `{`) certainly holds none of the keys;
+    /// if so, the cursor moves past it. Broken structure is left for the walk to report,
+    /// and searching stops for good once it rarely rules the keys out.
+    pub(crate) fn skip_object_lacking(&mut self, cursor: &mut Cursor<'_>) -> bool {
+        if self.searches >= SEARCHES_BEFORE_JUDGING && self.misses * 2 > self.searches {
+            return false;
+        }
+        let mut keys: [&[u8]; MOST_KEYS_SEARCHED] = [&[]; MOST_KEYS_SEARCHED];
+        for (key, needle) in keys.iter_mut().zip(&self.needles) {
+            *key = needle;
+        }
+        let bytes = cursor.text().as_bytes();
+        debug_assert_eq!(bytes.get(cursor.offset()), Some(&b'{'));
+        let inside = cursor.offset() + 1;
+        let Ok(found) =
+            structural::object_rest_end_lacking(bytes, inside, &keys[..self.needles.len()])
+        else {
+            return false;
+        };
+        self.searches = self.searches.saturating_add(1);
+        match found {
+            Some(end) => {
+                cursor.move_to(end);
+                true
+            }
+            None => {
+                self.misses = self.misses.saturating_add(1);
+                false
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +377,70 @@ mod tests {
         assert!(!probe.skip_rest_lacking(&mut cursor, [1, 2].into_iter()));
         assert!(probe.skip_rest_lacking(&mut cursor, [1].into_iter()));
         assert_eq!(cursor.offset(), text.len());
+    }
+
+    /// Whether the search rules `roleArn` and `instanceType` out of `object`; when it
+    /// does, the cursor must be past the object.
+    fn object_lacks_parameters(object: &str) -> bool {
+        let mut search =
+            ObjectKeySearch::new(["rolearn".to_string(), "instanceType".to_string()]).unwrap();
+        let text = format!("{object} tail");
+        let mut cursor = Cursor::new(&text);
+        let lacks = search.skip_object_lacking(&mut cursor);
+        let end = if lacks { object.len() } else { 0 };
+        assert_eq!(cursor.offset(), end, "{text}");
+        lacks
+    }
+
+    #[test]
+    fn an_object_is_skipped_only_when_it_lacks_every_key() {
+        for lacking in [
+            r#"{}"#,
+            r#"{"secretId":"arn:aws:secretsmanager:x"}"#,
+            r#"{"roleArns":[1],"xinstanceType":{"a":[{"b":"}"}]}}"#,
+            r#"{"policy":"{\"roleArn\":1}"}"#,
+        ] {
+            assert!(object_lacks_parameters(lacking), "{lacking}");
+        }
+        for holding in [
+            r#"{"roleArn":"arn:aws:iam::1:role/r"}"#,
+            r#"{"ROLEARN":1}"#,
+            r#"{"a":1, "InstanceType" : "t3.micro"}"#,
+            r#"{"role\u0041rn":"x"}"#,
+            // Over-approximations: as a value, nested, or any `\u`.
+            r#"{"x":"roleArn"}"#,
+            r#"{"x":{"instanceType":"t3.micro"}}"#,
+            r#"{"x":"caf\u00e9"}"#,
+            // Broken structure is for the walk to report.
+            r#"{"x":[}"#,
+        ] {
+            assert!(!object_lacks_parameters(holding), "{holding}");
+        }
+    }
+
+    #[test]
+    fn keys_json_may_spell_otherwise_are_never_searched_for() {
+        assert!(ObjectKeySearch::new(["bucketName".to_string()]).is_some());
+        for key in ["a/b", "a\"b", "a\\b", "caf\u{e9}", "", &"x".repeat(63)] {
+            assert!(ObjectKeySearch::new([key.to_string()]).is_none(), "{key}");
+        }
+        assert!(ObjectKeySearch::new((0..5).map(|i| format!("k{i}"))).is_none());
+        assert!(ObjectKeySearch::new(std::iter::empty()).is_none());
+    }
+
+    #[test]
+    fn an_object_search_stops_when_it_rarely_rules_keys_out() {
+        let mut search = ObjectKeySearch::new(["rolearn".to_string()]).unwrap();
+        let text = r#"{"roleArn":"r"}"#;
+        for _ in 0..SEARCHES_BEFORE_JUDGING {
+            assert!(!search.skip_object_lacking(&mut Cursor::new(text)));
+        }
+        let lacking = r#"{"other":"r"}"#;
+        assert!(!search.skip_object_lacking(&mut Cursor::new(lacking)));
+        assert_eq!(
+            search.searches, SEARCHES_BEFORE_JUDGING,
+            "no search once judged"
+        );
     }
 
     #[test]

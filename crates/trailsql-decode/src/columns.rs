@@ -56,7 +56,10 @@ impl ColumnBuffer {
     }
 
     /// Appends one row's cell; a cell of another type than the column's is a NULL.
-    #[inline]
+    /// Always inlined: a cell just returned through memory and copied whole into a call
+    /// stalls on the copy (the loads span the stores that wrote it), which cost 5% of a
+    /// scan reading two `requestparameters_*` columns.
+    #[inline(always)]
     pub fn append(&mut self, cell: Cell<'_>) {
         match (self, cell) {
             (ColumnBuffer::Text(text), Cell::Text(value)) => text.push(&value),
@@ -89,6 +92,18 @@ impl ColumnBuffer {
     pub fn push_text(&mut self, value: &str) {
         match self {
             ColumnBuffer::Text(text) => text.push(value),
+            other => other.append(Cell::Null),
+        }
+    }
+
+    /// Appends a time (to a timestamp column; elsewhere a NULL, as [`Self::append`]).
+    #[inline]
+    pub fn push_timestamp(&mut self, micros: i64) {
+        match self {
+            ColumnBuffer::Timestamp { values, valid } => {
+                values.push(micros);
+                valid.push(true);
+            }
             other => other.append(Cell::Null),
         }
     }
@@ -238,6 +253,7 @@ impl Validity {
     }
 }
 
+#[inline(never)]
 fn append_resources(list: &mut ListBuilder<StructBuilder>, entries: Vec<ResourceEntry<'_>>) {
     for entry in entries {
         let item = list.values();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
 
-use crate::absence::AbsenceProbe;
+use crate::absence::{AbsenceProbe, ObjectKeySearch};
 use crate::columns::ColumnBuffer;
 use crate::derive::IdentityView;
 use crate::envelope::RecordInput;
@@ -136,6 +136,10 @@ pub struct CloudTrailDecoder {
     parameter_name: String,
     /// The lengths of the projected `requestparameters_*` names and their branches.
     parameter_name_lengths: LengthSet,
+    /// Rules out, without walking it, a `requestParameters` object that holds none of the
+    /// first-level keys the flattened columns could come from; `None` when they cannot all
+    /// be searched for.
+    parameter_search: Option<ObjectKeySearch>,
     options: DecoderOptions,
     /// Conditions on top-level text values, by slot: checked as soon as the value is read.
     top_filters: Vec<(usize, TextTest)>,
@@ -418,6 +422,8 @@ impl CloudTrailDecoder {
                 parameter_name_lengths.insert(i);
             }
         }
+        let parameter_search =
+            ObjectKeySearch::new(first_parameter_keys(request_parameter_columns.keys()));
         Self {
             output,
             append_last,
@@ -443,6 +449,7 @@ impl CloudTrailDecoder {
             spare: Vec::new(),
             parameter_name: String::new(),
             parameter_name_lengths,
+            parameter_search,
             options,
             top_filters,
             filtered_top,
@@ -735,10 +742,18 @@ impl CloudTrailDecoder {
                         && cursor.peek() == Some(b'{') =>
                 {
                     let start = cursor.offset();
-                    let mut name = std::mem::take(&mut self.parameter_name);
-                    let walked = self.read_parameters(cursor, &mut name, needs.strict_top[i], view);
-                    self.parameter_name = name;
-                    walked?;
+                    let strict = needs.strict_top[i];
+                    let lacking = !strict
+                        && self
+                            .parameter_search
+                            .as_mut()
+                            .is_some_and(|search| search.skip_object_lacking(cursor));
+                    if !lacking {
+                        let mut name = std::mem::take(&mut self.parameter_name);
+                        let walked = self.read_parameters(cursor, &mut name, strict, view);
+                        self.parameter_name = name;
+                        walked?;
+                    }
                     view.top[i] = Some(cursor.raw_since(start));
                     view.parameters_walked = true;
                 }
@@ -1117,6 +1132,21 @@ fn walk_leaves<'a>(
     })
 }
 
+/// The first-level `requestParameters` keys that `columns` (flat names) could come from:
+/// each name's part after the prefix, up to any of its underscores (`a_b_c` is the leaf
+/// `c` of the branch `a_b`, or of `b` in `a`, or the leaf `a_b_c` itself).
+fn first_parameter_keys<'n>(columns: impl Iterator<Item = &'n String>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for name in columns {
+        let rest = name.strip_prefix(REQUEST_PARAMETERS_PREFIX).unwrap_or(name);
+        for (i, _) in rest.match_indices('_') {
+            keys.push(rest[..i].to_string());
+        }
+        keys.push(rest.to_string());
+    }
+    keys
+}
+
 /// Deepest `requestParameters` nesting flattened into columns; deeper objects stay JSON.
 const MAX_FLATTEN_DEPTH: usize = 6;
 
@@ -1181,6 +1211,13 @@ fn append_cell(
     place: &FilePlace<'_>,
 ) -> Result<(), FieldError> {
     let Some((raw, plain)) = value_read(column, view) else {
+        if let Source::RequestParameter(_) = column.source {
+            match request_parameter(view, position) {
+                Some(value) => column.buffer.push_text(value),
+                None => column.buffer.push_null(),
+            }
+            return Ok(());
+        }
         let cell = cell(column, position, view, place)?;
         column.buffer.append(cell);
         return Ok(());
@@ -1198,6 +1235,10 @@ fn append_cell(
                 None => column.buffer.push_null(),
             }
         }
+        Some(raw) if column.column_type == ColumnType::Timestamp => {
+            let micros = timestamp_value(raw, plain, || field_name(&column.source))?;
+            column.buffer.push_timestamp(micros);
+        }
         Some(raw) => {
             let cell = convert(raw, plain, column.column_type, || {
                 field_name(&column.source)
@@ -1206,6 +1247,33 @@ fn append_cell(
         }
     }
     Ok(())
+}
+
+/// The projected `requestparameters_*` leaf at column `position` the record holds.
+#[inline]
+fn request_parameter<'v>(view: &'v RecordView<'_>, position: usize) -> Option<&'v str> {
+    view.request_parameters
+        .iter()
+        .find(|(p, _)| *p == position)
+        .and_then(|(_, value)| value.as_deref())
+}
+
+/// The value of a timestamp column (not JSON null): microseconds since the epoch.
+#[inline]
+fn timestamp_value(
+    raw: Raw<'_>,
+    plain: bool,
+    field: impl Fn() -> String,
+) -> Result<i64, FieldError> {
+    match json::string_noted(raw, plain) {
+        Ok(Some(text)) => parse_timestamp_micros(&text)
+            .ok_or_else(|| FieldError::wrong_type(field(), "an ISO-8601 time", raw.get())),
+        _ => Err(FieldError::wrong_type(
+            field(),
+            "an ISO-8601 time",
+            raw.get(),
+        )),
+    }
 }
 
 /// For a column whose value the walk keeps as it is (top-level, `userIdentity` and
@@ -1289,16 +1357,7 @@ fn convert<'a>(
             },
             _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
         },
-        ColumnType::Timestamp => match json::string_noted(raw, plain) {
-            Ok(Some(text)) => parse_timestamp_micros(&text)
-                .map(Cell::Timestamp)
-                .ok_or_else(|| FieldError::wrong_type(field(), "an ISO-8601 time", raw.get())),
-            _ => Err(FieldError::wrong_type(
-                field(),
-                "an ISO-8601 time",
-                raw.get(),
-            )),
-        },
+        ColumnType::Timestamp => timestamp_value(raw, plain, field).map(Cell::Timestamp),
         ColumnType::Resources => {
             let Some(items) = json::array(raw) else {
                 return Err(FieldError::wrong_type(

@@ -43,7 +43,8 @@ pub(crate) fn object_rest_end_lacking(
     let mut watch = KeyWatch {
         keys,
         start: pos,
-        previous: None,
+        previous_offset: pos,
+        previous_quotes: 0,
         backslashes: false,
     };
     scan(bytes, pos, Scanner::inside_an_object(), &mut watch)
@@ -59,15 +60,54 @@ fn scan(
     scanner: Scanner,
     watch: &mut impl Watch,
 ) -> Result<Option<usize>, SyntaxError> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("popcnt")
-        && std::arch::is_x86_feature_detected!("pclmulqdq")
-    {
-        // SAFETY: the features `scan_avx2` is compiled for were just detected.
-        return unsafe { scan_avx2(bytes, start, scanner, watch) };
+    match Vectors::detected() {
+        // SAFETY: the features each function is compiled for were detected.
+        #[cfg(target_arch = "x86_64")]
+        Vectors::Avx512 => unsafe { scan_avx512(bytes, start, scanner, watch) },
+        #[cfg(target_arch = "x86_64")]
+        Vectors::Avx2 => unsafe { scan_avx2(bytes, start, scanner, watch) },
+        _ => scan_blocks(bytes, start, scanner, watch, Masks::of, prefix_xor),
     }
-    scan_blocks(bytes, start, scanner, watch, Masks::of, prefix_xor)
+}
+
+/// The widest vectors this machine scans with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+enum Vectors {
+    /// Sixteen bytes a step, and popcounts and the prefix XOR by hand.
+    Portable,
+    /// AVX2 masks, with `popcnt` and `pclmulqdq`.
+    Avx2,
+    /// A whole block in one AVX-512 register, its masks straight out of the compares.
+    Avx512,
+}
+
+impl Vectors {
+    #[inline]
+    fn detected() -> Self {
+        #[cfg(test)]
+        if let Some(forced) = tests::FORCED_VECTORS.with(std::cell::Cell::get) {
+            return forced;
+        }
+        static DETECTED: std::sync::OnceLock<Vectors> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(Self::detect)
+    }
+
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("popcnt") && has!("pclmulqdq") {
+                if has!("avx512f") && has!("avx512bw") {
+                    return Vectors::Avx512;
+                }
+                if has!("avx2") {
+                    return Vectors::Avx2;
+                }
+            }
+        }
+        Vectors::Portable
+    }
 }
 
 /// [`scan_blocks`] with AVX2 masks, and popcounts and the prefix XOR in one instruction
@@ -91,6 +131,27 @@ unsafe fn scan_avx2(
     )
 }
 
+/// [`scan_blocks`] with AVX-512 masks: about a third of the AVX2 version's instructions
+/// per block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,popcnt,pclmulqdq")]
+unsafe fn scan_avx512(
+    bytes: &[u8],
+    start: usize,
+    scanner: Scanner,
+    watch: &mut impl Watch,
+) -> Result<Option<usize>, SyntaxError> {
+    scan_blocks(
+        bytes,
+        start,
+        scanner,
+        watch,
+        // SAFETY: AVX-512 (F and BW) and PCLMULQDQ are enabled for this function.
+        |block| unsafe { Masks::avx512(block) },
+        |quotes| unsafe { carryless_prefix_xor(quotes) },
+    )
+}
+
 /// `Ok(None)` only when `watch` stopped the scan.
 #[inline(always)]
 fn scan_blocks(
@@ -107,7 +168,7 @@ fn scan_blocks(
             .try_into()
             .expect("a whole block");
         let end = scanner.block(masks(block), &prefix_xor, block_start)?;
-        if !watch.block(bytes, block_start, &scanner, end) {
+        if !watch.block(bytes, block_start, scanner.quotes, scanner.backslashes, end) {
             return Ok(None);
         }
         if let Some(end) = end {
@@ -120,7 +181,17 @@ fn scan_blocks(
     let tail = &bytes[block_start..];
     padded[..tail.len()].copy_from_slice(tail);
     match scanner.block(masks(&padded), &prefix_xor, block_start)? {
-        Some(end) if !watch.block(bytes, block_start, &scanner, Some(end)) => Ok(None),
+        Some(end)
+            if !watch.block(
+                bytes,
+                block_start,
+                scanner.quotes,
+                scanner.backslashes,
+                Some(end),
+            ) =>
+        {
+            Ok(None)
+        }
         Some(end) => Ok(Some(end)),
         None => Err(SyntaxError {
             offset: bytes.len(),
@@ -131,9 +202,17 @@ fn scan_blocks(
 
 /// Sees each block a scan has read; `false` stops the scan.
 trait Watch {
-    /// `end`: where the container ends, when it ends in this block.
-    fn block(&mut self, bytes: &[u8], offset: usize, scanner: &Scanner, end: Option<usize>)
-    -> bool;
+    /// `quotes` and `backslashes`: the block's (see [`Scanner`]); `end`: where the
+    /// container ends, when it ends in this block. They come by value so that the scan's
+    /// state stays in registers.
+    fn block(
+        &mut self,
+        bytes: &[u8],
+        offset: usize,
+        quotes: u64,
+        backslashes: u64,
+        end: Option<usize>,
+    ) -> bool;
 }
 
 /// A scan only for the end.
@@ -141,7 +220,7 @@ struct Unwatched;
 
 impl Watch for Unwatched {
     #[inline(always)]
-    fn block(&mut self, _: &[u8], _: usize, _: &Scanner, _: Option<usize>) -> bool {
+    fn block(&mut self, _: &[u8], _: usize, _: u64, _: u64, _: Option<usize>) -> bool {
         true
     }
 }
@@ -151,8 +230,9 @@ impl Watch for Unwatched {
 struct KeyWatch<'k> {
     keys: &'k [&'k [u8]],
     start: usize,
-    /// The previous block's offset and its quotes.
-    previous: Option<(usize, u64)>,
+    /// The previous block's offset and its quotes (none before the first block).
+    previous_offset: usize,
+    previous_quotes: u64,
     backslashes: bool,
 }
 
@@ -162,26 +242,27 @@ impl Watch for KeyWatch<'_> {
         &mut self,
         bytes: &[u8],
         offset: usize,
-        scanner: &Scanner,
+        quotes: u64,
+        backslashes: u64,
         end: Option<usize>,
     ) -> bool {
-        self.backslashes |= scanner.backslashes != 0;
-        if let Some((previous, quotes)) = self.previous
-            && self.pairs_hold_a_key(bytes, previous, quotes, scanner.quotes)
-        {
+        self.backslashes |= backslashes != 0;
+        // The first block has no block before it: its offset holds no quotes.
+        if self.pairs_hold_a_key(bytes, self.previous_offset, self.previous_quotes, quotes) {
             return false;
         }
         match end {
             None => {
-                self.previous = Some((offset, scanner.quotes));
+                self.previous_offset = offset;
+                self.previous_quotes = quotes;
                 true
             }
             Some(end) => {
                 let inside = end - offset;
                 let quotes = if inside >= BLOCK {
-                    scanner.quotes
+                    quotes
                 } else {
-                    scanner.quotes & ((1u64 << inside) - 1)
+                    quotes & ((1u64 << inside) - 1)
                 };
                 let maybe = self.pairs_hold_a_key(bytes, offset, quotes, 0)
                     || (self.backslashes && has_unicode_escape(&bytes[self.start..end]));
@@ -398,6 +479,33 @@ impl Masks {
         }
     }
 
+    /// The masks from one 64-byte register, each straight from a compare.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    unsafe fn avx512(block: &[u8; BLOCK]) -> Self {
+        use std::arch::x86_64::{
+            _mm512_cmpeq_epi8_mask, _mm512_loadu_epi8, _mm512_or_si512, _mm512_set1_epi8,
+            _mm512_test_epi8_mask,
+        };
+        // SAFETY: `block` is 64 bytes; AVX-512 BW is enabled for this function.
+        let bytes = unsafe { _mm512_loadu_epi8(block.as_ptr().cast::<i8>()) };
+        let case = _mm512_set1_epi8(0x20);
+        let folded = _mm512_or_si512(bytes, case);
+        let open = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8));
+        let close = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8));
+        // `{` and `}` have the 0x20 bit, `[` and `]` not.
+        let lower_case = _mm512_test_epi8_mask(bytes, case);
+        Masks {
+            quote: _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(b'"' as i8)),
+            backslash: _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(b'\\' as i8)),
+            open,
+            close,
+            open_brace: open & lower_case,
+            close_brace: close & lower_case,
+        }
+    }
+
     #[cfg(not(target_arch = "x86_64"))]
     #[inline]
     fn of(block: &[u8; BLOCK]) -> Self {
@@ -477,6 +585,28 @@ mod tests {
     use super::*;
     use crate::json::Cursor;
 
+    thread_local! {
+        /// The vectors [`Vectors::detected`] answers on this thread, when set.
+        pub(super) static FORCED_VECTORS: std::cell::Cell<Option<Vectors>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// Runs `test` with each vector width this machine has, so that a machine with
+    /// AVX-512 still tests the AVX2 and portable scans; returns how many it ran with.
+    pub(crate) fn with_each_vector_width(mut test: impl FnMut()) -> usize {
+        let widths = match Vectors::detect() {
+            Vectors::Avx512 => vec![Vectors::Portable, Vectors::Avx2, Vectors::Avx512],
+            Vectors::Avx2 => vec![Vectors::Portable, Vectors::Avx2],
+            Vectors::Portable => vec![Vectors::Portable],
+        };
+        for &width in &widths {
+            FORCED_VECTORS.with(|forced| forced.set(Some(width)));
+            test();
+        }
+        FORCED_VECTORS.with(|forced| forced.set(None));
+        widths.len()
+    }
+
     /// The end found by the strict walk, for valid input.
     fn strict_end(text: &str) -> Option<usize> {
         let mut cursor = Cursor::new(text);
@@ -534,130 +664,145 @@ mod tests {
 
     #[test]
     fn agrees_with_the_strict_walk_on_valid_json() {
-        let mut state = 11;
-        let mut checked = 0;
-        for round in 0..3000 {
-            let mut text = String::new();
-            // Shift the start within a block so that every carry is crossed.
-            text.push_str(&" ".repeat(round % 70));
-            let start = text.len();
-            while !text[start..].starts_with(['{', '[']) {
-                text.truncate(start);
-                random_json(&mut state, 0, &mut text);
+        let widths = with_each_vector_width(|| {
+            let mut state = 11;
+            let mut checked = 0;
+            for round in 0..3000 {
+                let mut text = String::new();
+                // Shift the start within a block so that every carry is crossed.
+                text.push_str(&" ".repeat(round % 70));
+                let start = text.len();
+                while !text[start..].starts_with(['{', '[']) {
+                    text.truncate(start);
+                    random_json(&mut state, 0, &mut text);
+                }
+                text.push_str(", \"after\": [1]}");
+                let end = strict_end(&text[start..]).expect("generated JSON is valid") + start;
+                assert_eq!(
+                    container_end(text.as_bytes(), start),
+                    Ok(end),
+                    "{}",
+                    &text[start..]
+                );
+                checked += 1;
             }
-            text.push_str(", \"after\": [1]}");
-            let end = strict_end(&text[start..]).expect("generated JSON is valid") + start;
-            assert_eq!(
-                container_end(text.as_bytes(), start),
-                Ok(end),
-                "{}",
-                &text[start..]
-            );
-            checked += 1;
-        }
-        assert_eq!(checked, 3000);
+            assert_eq!(checked, 3000);
+        });
+        assert!(widths >= 1);
     }
 
     #[test]
     fn a_rest_said_to_lack_a_key_lacks_it() {
-        let keys = [
-            "\"errorCode\"",
-            "\"ERRORcode\"",
-            "\"errorCodes\"",
-            "\"xerrorCode\"",
-            "\"error\\u0043ode\"",
-            "\"k1\"",
-            "\"eventName\"",
-        ];
-        let mut state = 3;
-        let (mut lacking, mut maybe) = (0, 0);
-        for round in 0..4000 {
-            let mut text = " ".repeat(round % 70);
-            text.push_str("{\"first\":1");
-            let pos = text.len();
-            for _ in 0..next(&mut state) % 6 {
-                // Rarely the key itself, so that most rests lack it.
-                let key = keys[next(&mut state) % keys.len()];
-                let key = if key.contains("rrorCode\"") && !next(&mut state).is_multiple_of(3) {
-                    "\"k2\""
-                } else {
-                    key
-                };
-                text.push_str(&format!(",{key}:"));
-                random_json(&mut state, 3, &mut text);
-            }
-            text.push_str("} tail");
-            let bytes = text.as_bytes();
-            let found = object_rest_end_lacking(bytes, pos, &[b"errorcode"]).unwrap();
-            let mut cursor = Cursor::new(&text);
-            cursor.move_to(text.find('{').unwrap());
-            let mut has_key = false;
-            cursor
-                .members(|cursor, key| {
-                    has_key |= key.eq_ignore_ascii_case("errorCode");
-                    cursor.value().map(|_| ())
-                })
-                .unwrap();
-            let rest = text[pos..].to_ascii_lowercase();
-            let plainly_lacks = !rest.contains("errorcode") && !rest.contains("\\u");
-            match found {
-                Some(end) => {
-                    assert!(!has_key, "{text}");
-                    assert_eq!(Ok(end), object_rest_end(bytes, pos), "{text}");
-                    lacking += 1;
+        let widths = with_each_vector_width(|| {
+            let keys = [
+                "\"errorCode\"",
+                "\"ERRORcode\"",
+                "\"errorCodes\"",
+                "\"xerrorCode\"",
+                "\"error\\u0043ode\"",
+                "\"k1\"",
+                "\"eventName\"",
+            ];
+            let mut state = 3;
+            let (mut lacking, mut maybe) = (0, 0);
+            for round in 0..4000 {
+                let mut text = " ".repeat(round % 70);
+                text.push_str("{\"first\":1");
+                let pos = text.len();
+                for _ in 0..next(&mut state) % 6 {
+                    // Rarely the key itself, so that most rests lack it.
+                    let key = keys[next(&mut state) % keys.len()];
+                    let key = if key.contains("rrorCode\"") && !next(&mut state).is_multiple_of(3) {
+                        "\"k2\""
+                    } else {
+                        key
+                    };
+                    text.push_str(&format!(",{key}:"));
+                    random_json(&mut state, 3, &mut text);
                 }
-                None => {
-                    assert!(
-                        !plainly_lacks,
-                        "a rest without the key is ruled out: {text}"
-                    );
-                    maybe += 1;
+                text.push_str("} tail");
+                let bytes = text.as_bytes();
+                let found = object_rest_end_lacking(bytes, pos, &[b"errorcode"]).unwrap();
+                let mut cursor = Cursor::new(&text);
+                cursor.move_to(text.find('{').unwrap());
+                let mut has_key = false;
+                cursor
+                    .members(|cursor, key| {
+                        has_key |= key.eq_ignore_ascii_case("errorCode");
+                        cursor.value().map(|_| ())
+                    })
+                    .unwrap();
+                let rest = text[pos..].to_ascii_lowercase();
+                let plainly_lacks = !rest.contains("errorcode") && !rest.contains("\\u");
+                match found {
+                    Some(end) => {
+                        assert!(!has_key, "{text}");
+                        assert_eq!(Ok(end), object_rest_end(bytes, pos), "{text}");
+                        lacking += 1;
+                    }
+                    None => {
+                        assert!(
+                            !plainly_lacks,
+                            "a rest without the key is ruled out: {text}"
+                        );
+                        maybe += 1;
+                    }
                 }
             }
-        }
-        assert!(lacking > 500 && maybe > 500, "{lacking} {maybe}");
+            assert!(lacking > 500 && maybe > 500, "{lacking} {maybe}");
+        });
+        assert!(widths >= 1);
     }
 
     #[test]
     fn runs_of_backslashes_across_block_edges() {
-        for run in 0..140 {
-            for pad in 0..64 {
-                let text = format!(
-                    "{}[\"{}{}\"]]",
-                    " ".repeat(pad),
-                    "\\\\".repeat(run / 2),
-                    if run % 2 == 1 { "\\\"x" } else { "" }
-                );
-                let start = pad;
-                let end = strict_end(&text[start..]).unwrap() + start;
-                assert_eq!(container_end(text.as_bytes(), start), Ok(end), "{text}");
+        let widths = with_each_vector_width(|| {
+            for run in 0..140 {
+                for pad in 0..64 {
+                    let text = format!(
+                        "{}[\"{}{}\"]]",
+                        " ".repeat(pad),
+                        "\\\\".repeat(run / 2),
+                        if run % 2 == 1 { "\\\"x" } else { "" }
+                    );
+                    let start = pad;
+                    let end = strict_end(&text[start..]).unwrap() + start;
+                    assert_eq!(container_end(text.as_bytes(), start), Ok(end), "{text}");
+                }
             }
-        }
+        });
+        assert!(widths >= 1);
     }
 
     #[test]
     fn broken_structure_is_an_error() {
-        for text in [
-            "{",
-            "[[]",
-            r#"{"a":"unterminated}"#,
-            r#"{"a":"x\"}"#,
-            r#"[1}"#,
-            r#"{"a":1]"#,
-        ] {
-            assert!(container_end(text.as_bytes(), 0).is_err(), "{text}");
-        }
-        let long = format!("[{}", "\"x\",".repeat(100));
-        let error = container_end(long.as_bytes(), 0).unwrap_err();
-        assert_eq!(error.offset, long.len());
+        let widths = with_each_vector_width(|| {
+            for text in [
+                "{",
+                "[[]",
+                r#"{"a":"unterminated}"#,
+                r#"{"a":"x\"}"#,
+                r#"[1}"#,
+                r#"{"a":1]"#,
+            ] {
+                assert!(container_end(text.as_bytes(), 0).is_err(), "{text}");
+            }
+            let long = format!("[{}", "\"x\",".repeat(100));
+            let error = container_end(long.as_bytes(), 0).unwrap_err();
+            assert_eq!(error.offset, long.len());
+        });
+        assert!(widths >= 1);
     }
 
     #[test]
     fn the_rest_of_an_object_is_skipped_from_between_members() {
-        let text = r#"{"a":1, "b":{"c":"}"}, "d":[{}]} tail"#;
-        let pos = text.find(", \"b\"").unwrap();
-        assert_eq!(object_rest_end(text.as_bytes(), pos), Ok(text.len() - 5));
-        assert!(object_rest_end(br#", "b":[}"#, 0).is_err());
+        let widths = with_each_vector_width(|| {
+            let text = r#"{"a":1, "b":{"c":"}"}, "d":[{}]} tail"#;
+            let pos = text.find(", \"b\"").unwrap();
+            assert_eq!(object_rest_end(text.as_bytes(), pos), Ok(text.len() - 5));
+            assert!(object_rest_end(br#", "b":[}"#, 0).is_err());
+        });
+        assert!(widths >= 1);
     }
 
     #[test]
@@ -684,6 +829,10 @@ mod tests {
             {
                 // SAFETY: the features were just detected.
                 vectors.push(unsafe { Masks::avx2(&block) });
+            }
+            if Vectors::detect() == Vectors::Avx512 {
+                // SAFETY: the features were just detected.
+                vectors.push(unsafe { Masks::avx512(&block) });
             }
             for vector in vectors {
                 assert_eq!(

@@ -143,3 +143,107 @@ fn a_filter_on_a_rare_key_keeps_every_record_that_has_it() {
         wanted.into_iter().map(Some).collect::<Vec<_>>()
     );
 }
+
+/// The record at `i` with the `requestParameters` given, and its three flattened leaves
+/// (`roleArn`, `instanceType`, `filter_name`). One in 50 holds a leaf, written as
+/// CloudTrail writes it, in capitals, with a `\u` escape, nested under a branch, or
+/// with the underscore in the key itself; others hold a leaf's key as a value, nested
+/// where no column reads it, or nothing the columns read.
+fn parameters_record(i: usize) -> (String, [Option<String>; 3]) {
+    let none = || [None, None, None];
+    let (parameters, leaves) = match (i % 50, i / 50 % 6) {
+        (7, 0) => (
+            format!(r#"{{"roleArn":"R{i}","roleSessionName":"s"}}"#),
+            [Some(format!("R{i}")), None, None],
+        ),
+        (7, 1) => (
+            format!(r#"{{"x":[1,{{"y":"}}"}}],"ROLEARN":"R{i}"}}"#),
+            [Some(format!("R{i}")), None, None],
+        ),
+        (7, 2) => (
+            format!(r#"{{"role\u0041rn":"R{i}"}}"#),
+            [Some(format!("R{i}")), None, None],
+        ),
+        (7, 3) => (
+            format!(r#"{{"instancesSet":{{"items":[{{}}]}}, "instanceType" : "t{i}"}}"#),
+            [None, Some(format!("t{i}")), None],
+        ),
+        (7, 4) => (
+            format!(r#"{{"filter":{{"name":"F{i}"}}}}"#),
+            [None, None, Some(format!("F{i}"))],
+        ),
+        (7, _) => (
+            format!(r#"{{"Filter_Name":"G{i}"}}"#),
+            [None, None, Some(format!("G{i}"))],
+        ),
+        (13, _) => (
+            r#"{"note":"roleArn","policy":"{\"instanceType\":1}"}"#.to_string(),
+            none(),
+        ),
+        (17, _) => (
+            r#"{"x":{"roleArn":"nested"},"filters":[]}"#.to_string(),
+            none(),
+        ),
+        (23, _) => ("null".to_string(), none()),
+        _ => (
+            format!(r#"{{"secretId":"arn:aws:secretsmanager:us-east-1:1:secret:s{i}"}}"#),
+            none(),
+        ),
+    };
+    let text = format!(
+        r#"{{"eventVersion":"1.08","eventTime":"2024-01-01T00:00:00Z","eventName":"E{i}","userAgent":"u","requestParameters":{parameters},"responseElements":null,"requestID":"r","eventID":"e","eventType":"AwsApiCall"}}"#
+    );
+    (text, leaves)
+}
+
+#[test]
+fn a_request_parameter_is_never_missed_however_it_is_written() {
+    let (records, leaves): (Vec<String>, Vec<_>) = (0..RECORDS).map(parameters_record).unzip();
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(",\n"));
+    let paths = [
+        vec!["rolearn"],
+        vec!["instancetype"],
+        vec!["filter", "name"],
+    ];
+    let paths: Vec<Vec<String>> = paths
+        .iter()
+        .map(|path| path.iter().map(|s| s.to_string()).collect())
+        .collect();
+    let schema = CloudTrailSchema::new(&paths);
+    let names = [
+        "requestparameters_rolearn",
+        "requestparameters_instancetype",
+        "requestparameters_filter_name",
+    ];
+    let columns: Vec<usize> = names.iter().map(|n| schema.index_of(n).unwrap()).collect();
+    let eventname = schema.index_of("eventname").unwrap();
+    let whole = schema.index_of("requestparameters").unwrap();
+    for projection in [
+        columns.clone(),
+        vec![eventname, columns[0]],
+        vec![columns[2], eventname, columns[1]],
+        // With the whole object read too, nothing is searched: the same answers.
+        vec![whole, columns[0], columns[1], columns[2]],
+    ] {
+        let batches = decode(&schema, Some(&projection), file.as_bytes());
+        for (leaf, column) in columns.iter().enumerate() {
+            let Some(position) = projection.iter().position(|c| c == column) else {
+                continue;
+            };
+            let expected: Vec<Option<String>> = leaves.iter().map(|l| l[leaf].clone()).collect();
+            assert_eq!(
+                texts(&batches, position),
+                expected,
+                "{projection:?} {}",
+                names[leaf]
+            );
+        }
+    }
+    assert_eq!(
+        leaves
+            .iter()
+            .filter(|l| l.iter().any(Option::is_some))
+            .count(),
+        RECORDS / 50
+    );
+}
