@@ -56,8 +56,7 @@ pub(crate) struct AbsenceProbe<const N: usize> {
     common_reads: usize,
     /// Per read slot, its key lowered, when it can be searched for.
     needles: Vec<Option<Vec<u8>>>,
-    searches: u32,
-    misses: u32,
+    record: SearchRecord,
     /// Top-level keys of the records walked to their end, and how many records.
     keys_walked: u64,
     records_walked: u64,
@@ -83,8 +82,7 @@ impl<const N: usize> AbsenceProbe<N> {
             rare: [false; N],
             common_reads: reads.iter().filter(|&&read| read).count(),
             needles,
-            searches: 0,
-            misses: 0,
+            record: SearchRecord::default(),
             keys_walked: 0,
             records_walked: 0,
         }
@@ -100,10 +98,6 @@ impl<const N: usize> AbsenceProbe<N> {
     /// shown itself useless).
     pub(crate) fn is_rare(&self, slot: usize) -> bool {
         self.rare[slot]
-    }
-
-    fn useless(&self) -> bool {
-        self.searches >= SEARCHES_BEFORE_JUDGING && self.misses * 2 > self.searches
     }
 
     /// A record had the read slot `slot`.
@@ -162,7 +156,7 @@ impl<const N: usize> AbsenceProbe<N> {
                 && self.seen[slot] * RARE_BELOW_ONE_IN < looked;
             halve |= looked >= HALVE_AT;
         }
-        if self.useless() {
+        if self.record.useless() {
             self.rare = [false; N];
         }
         self.common_reads = (0..N).filter(|&s| self.reads[s] && !self.rare[s]).count();
@@ -193,18 +187,44 @@ impl<const N: usize> AbsenceProbe<N> {
             }
         }
         let bytes = cursor.text().as_bytes();
-        let Ok(found) = structural::object_rest_end_lacking(bytes, cursor.offset(), &keys[..count])
-        else {
+        let found = structural::object_rest_end_lacking(bytes, cursor.offset(), &keys[..count]);
+        self.record.apply(found, cursor)
+    }
+}
+
+/// How often a search has ruled its keys out, and so whether searching is worth it.
+#[derive(Default)]
+struct SearchRecord {
+    searches: u32,
+    misses: u32,
+}
+
+impl SearchRecord {
+    /// Searches stop for good when more than half of [`SEARCHES_BEFORE_JUDGING`] or more
+    /// could not rule the keys out.
+    fn useless(&self) -> bool {
+        self.searches >= SEARCHES_BEFORE_JUDGING && self.misses * 2 > self.searches
+    }
+
+    /// Counts a search's answer and acts on it: past the object when it lacks the keys
+    /// (`true`); the cursor left where it was when they may be there or the structure
+    /// is broken (left for the walk to report).
+    fn apply(
+        &mut self,
+        found: Result<Option<usize>, crate::json::SyntaxError>,
+        cursor: &mut Cursor<'_>,
+    ) -> bool {
+        let Ok(found) = found else {
             return false;
         };
-        self.searches += 1;
+        self.searches = self.searches.saturating_add(1);
         match found {
             Some(end) => {
                 cursor.move_to(end);
                 true
             }
             None => {
-                self.misses += 1;
+                self.misses = self.misses.saturating_add(1);
                 false
             }
         }
@@ -220,8 +240,7 @@ impl<const N: usize> AbsenceProbe<N> {
 pub(crate) struct ObjectKeySearch {
     /// The keys lower-cased.
     needles: Vec<Vec<u8>>,
-    searches: u32,
-    misses: u32,
+    record: SearchRecord,
 }
 
 impl ObjectKeySearch {
@@ -246,8 +265,7 @@ impl ObjectKeySearch {
         }
         (!needles.is_empty() && needles.len() <= MOST_KEYS_SEARCHED).then_some(Self {
             needles,
-            searches: 0,
-            misses: 0,
+            record: SearchRecord::default(),
         })
     }
 
@@ -255,7 +273,7 @@ impl ObjectKeySearch {
     /// if so, the cursor moves past it. Broken structure is left for the walk to report,
     /// and searching stops for good once it rarely rules the keys out.
     pub(crate) fn skip_object_lacking(&mut self, cursor: &mut Cursor<'_>) -> bool {
-        if self.searches >= SEARCHES_BEFORE_JUDGING && self.misses * 2 > self.searches {
+        if self.record.useless() {
             return false;
         }
         let mut keys: [&[u8]; MOST_KEYS_SEARCHED] = [&[]; MOST_KEYS_SEARCHED];
@@ -265,22 +283,8 @@ impl ObjectKeySearch {
         let bytes = cursor.text().as_bytes();
         debug_assert_eq!(bytes.get(cursor.offset()), Some(&b'{'));
         let inside = cursor.offset() + 1;
-        let Ok(found) =
-            structural::object_rest_end_lacking(bytes, inside, &keys[..self.needles.len()])
-        else {
-            return false;
-        };
-        self.searches = self.searches.saturating_add(1);
-        match found {
-            Some(end) => {
-                cursor.move_to(end);
-                true
-            }
-            None => {
-                self.misses = self.misses.saturating_add(1);
-                false
-            }
-        }
+        let found = structural::object_rest_end_lacking(bytes, inside, &keys[..self.needles.len()]);
+        self.record.apply(found, cursor)
     }
 }
 
@@ -438,7 +442,7 @@ mod tests {
         let lacking = r#"{"other":"r"}"#;
         assert!(!search.skip_object_lacking(&mut Cursor::new(lacking)));
         assert_eq!(
-            search.searches, SEARCHES_BEFORE_JUDGING,
+            search.record.searches, SEARCHES_BEFORE_JUDGING,
             "no search once judged"
         );
     }
