@@ -21,7 +21,7 @@ use crate::schema::{
     CloudTrailSchema, ColumnSpec, ColumnType, Derived, IDENTITY_LEAVES, REQUEST_PARAMETERS_PREFIX,
     Source, TLS_LEAVES, TOP_FIELDS,
 };
-use crate::time::parse_timestamp_micros;
+use crate::time::{LastDay, parse_timestamp_micros};
 
 /// What to do with input that cannot be decoded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -157,6 +157,8 @@ struct ProjectedColumn {
     source: Source,
     column_type: ColumnType,
     buffer: ColumnBuffer,
+    /// For a timestamp column, the date of the last time it read.
+    last_day: LastDay,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -376,6 +378,7 @@ impl CloudTrailDecoder {
                 source: spec.source.clone(),
                 column_type: spec.column_type,
                 buffer: ColumnBuffer::new(spec.column_type, options.batch_size),
+                last_day: LastDay::default(),
             })
             .collect();
         let mut top_index = FastMap::default();
@@ -1236,7 +1239,12 @@ fn append_cell(
             }
         }
         Some(raw) if column.column_type == ColumnType::Timestamp => {
-            let micros = timestamp_value(raw, plain, || field_name(&column.source))?;
+            let micros = timestamp_value(
+                raw,
+                plain,
+                |text| column.last_day.parse(text),
+                || field_name(&column.source),
+            )?;
             column.buffer.push_timestamp(micros);
         }
         Some(raw) => {
@@ -1263,10 +1271,11 @@ fn request_parameter<'v>(view: &'v RecordView<'_>, position: usize) -> Option<&'
 fn timestamp_value(
     raw: Raw<'_>,
     plain: bool,
+    parse: impl FnOnce(&str) -> Option<i64>,
     field: impl Fn() -> String,
 ) -> Result<i64, FieldError> {
     match json::string_noted(raw, plain) {
-        Ok(Some(text)) => parse_timestamp_micros(&text)
+        Ok(Some(text)) => parse(&text)
             .ok_or_else(|| FieldError::wrong_type(field(), "an ISO-8601 time", raw.get())),
         _ => Err(FieldError::wrong_type(
             field(),
@@ -1357,7 +1366,9 @@ fn convert<'a>(
             },
             _ => Err(FieldError::wrong_type(field(), "true or false", raw.get())),
         },
-        ColumnType::Timestamp => timestamp_value(raw, plain, field).map(Cell::Timestamp),
+        ColumnType::Timestamp => {
+            timestamp_value(raw, plain, parse_timestamp_micros, field).map(Cell::Timestamp)
+        }
         ColumnType::Resources => {
             let Some(items) = json::array(raw) else {
                 return Err(FieldError::wrong_type(

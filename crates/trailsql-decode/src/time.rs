@@ -48,35 +48,84 @@ pub fn parse_date_or_timestamp_micros(text: &str) -> Option<i64> {
 /// The fast path: exactly `YYYY-MM-DDTHH:MM:SSZ`, which is nearly every real event.
 #[inline]
 fn parse_canonical(b: &[u8]) -> Option<i64> {
-    if b.len() != 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
+    let days = canonical_day(b)?;
+    Some(micros(days, canonical_time_of_day(b)?))
+}
+
+#[inline]
+fn micros(days: i64, seconds: i64) -> i64 {
+    (days * 86_400 + seconds) * 1_000_000
+}
+
+/// The days since 1970-01-01 of the date of a canonical time (its first ten bytes),
+/// if the rest has the canonical form's length.
+#[inline]
+fn canonical_day(b: &[u8]) -> Option<i64> {
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    let year = pair(b[0], b[1])? * 100 + pair(b[2], b[3])?;
+    let (month, day) = (pair(b[5], b[6])?, pair(b[8], b[9])?);
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    let seconds =
-        days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3_600 + minute * 60 + second);
-    Some(seconds * 1_000_000)
+    Some(days_from_civil(year, month, day))
+}
+
+/// The seconds since midnight of a canonical time (its last ten bytes, `THH:MM:SSZ`).
+#[inline]
+fn canonical_time_of_day(b: &[u8]) -> Option<i64> {
+    if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let (hour, minute, second) = (
+        pair(b[11], b[12])?,
+        pair(b[14], b[15])?,
+        pair(b[17], b[18])?,
+    );
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(i64::from(hour * 3_600 + minute * 60 + second))
+}
+
+/// Two ASCII digits as a number.
+#[inline]
+fn pair(tens: u8, ones: u8) -> Option<u32> {
+    let (tens, ones) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+    (tens < 10 && ones < 10).then(|| u32::from(tens) * 10 + u32::from(ones))
+}
+
+/// The date of the last canonical time a column read: a file's events are nearly all of
+/// one or two days, so most times need only their time of day read, not the calendar.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LastDay {
+    /// `YYYY-MM-DD` of a valid date; zero bytes, which no date has, before the first.
+    date: [u8; 10],
+    /// Its days since 1970-01-01.
+    days: i64,
+}
+
+impl LastDay {
+    /// [`parse_timestamp_micros`], remembering the date of a canonical time.
+    #[inline]
+    pub fn parse(&mut self, text: &str) -> Option<i64> {
+        let b = text.as_bytes();
+        if b.len() == 20
+            && b[..10] == self.date
+            && let Some(seconds) = canonical_time_of_day(b)
+        {
+            return Some(micros(self.days, seconds));
+        }
+        if let Some(days) = canonical_day(b)
+            && let Some(seconds) = canonical_time_of_day(b)
+        {
+            self.date.copy_from_slice(&b[..10]);
+            self.days = days;
+            return Some(micros(days, seconds));
+        }
+        parse_timestamp_micros(text)
+    }
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -175,6 +224,32 @@ mod tests {
             assert_eq!(parse_canonical(text.as_bytes()), None, "{text}");
         }
         assert!(parse_canonical(b"2000-02-29T00:00:00Z").is_some());
+    }
+
+    /// Times of one day, the next, an impossible one and other forms, in an order that
+    /// reuses, replaces and then reuses again the remembered date.
+    #[test]
+    fn remembering_the_date_changes_no_answer() {
+        let mut last = LastDay::default();
+        for text in [
+            "2024-02-28T23:59:59Z",
+            "2024-02-28T00:00:00Z",
+            "2024-02-28T24:00:00Z",
+            "2024-02-28T12:00:00.5Z",
+            "2024-02-28 12:00:00",
+            "2024-02-29T00:00:01Z",
+            "2024-02-28T10:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-02-28T1a:00:00Z",
+            "2024-02-28T10:00:00+02:00",
+            "2024-02-28T10:61:00Z",
+            "2024-02-28X10:00:00Z",
+            "2024-02-28T10:00:00Y",
+            "\0\0\0\0\0\0\0\0\0\0T10:00:00Z",
+            "2024-02-28T10:00:00Z",
+        ] {
+            assert_eq!(last.parse(text), parse_timestamp_micros(text), "{text}");
+        }
     }
 
     #[test]

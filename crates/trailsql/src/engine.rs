@@ -566,6 +566,9 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
     let mut ctx = SessionContext::new_with_state(state);
     datafusion_functions_json::register_all(&mut ctx)?;
     ctx.register_udf(json_path_udf());
+    for function in crate::text_extremes::TextExtremes::functions() {
+        ctx.register_udaf(function);
+    }
     let maps = datafusion::execution::FunctionRegistry::udf(&ctx, "element_at").ok();
     for function in crate::compat::functions(maps) {
         ctx.register_udf(function);

@@ -47,6 +47,7 @@ pub mod source;
 mod sql;
 mod stats;
 mod table;
+mod text_extremes;
 
 pub use datafusion::common::{ParamValues, ScalarValue};
 pub use engine::{
