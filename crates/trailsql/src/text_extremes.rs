@@ -272,7 +272,13 @@ impl GroupsAccumulator for TextExtremeGroups {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        let texts = values[0].as_string::<i32>();
+        // DataFusion casts other text types to the function's return type, `Utf8` here.
+        let Some(texts) = values[0].as_string_opt::<i32>() else {
+            return datafusion::common::internal_err!(
+                "min/max of text got {}",
+                values[0].data_type()
+            );
+        };
         assert_eq!(texts.len(), group_indices.len());
         if u32::try_from(texts.len()).is_err() {
             return datafusion::common::internal_err!("a batch of more than 2^32 rows");
@@ -523,6 +529,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn another_type_is_an_error_not_a_panic() {
+        let values: [ArrayRef; 1] = [Arc::new(datafusion::arrow::array::Int64Array::from(vec![
+            1,
+        ]))];
+        let error = TextExtremeGroups::new(true).update_batch(&values, &[0], None, 1);
+        assert!(
+            error
+                .unwrap_err()
+                .to_string()
+                .contains("min/max of text got Int64")
+        );
     }
 
     #[test]
