@@ -30,6 +30,7 @@ pub mod check;
 mod compat;
 mod engine;
 mod error;
+mod file_queue;
 mod fnv;
 pub mod generate;
 pub mod layout;

@@ -1,5 +1,6 @@
-//! The DataFusion scan: one partition per group of files; each partition reads,
-//! inflates and decodes its files on a blocking thread and streams batches.
+//! The DataFusion scan: one partition per group of files (shared out again while they
+//! run, see [`crate::file_queue`]); each partition reads, inflates and decodes its files
+//! on a blocking thread and streams batches.
 
 use std::fmt;
 
@@ -26,6 +27,7 @@ use trailsql_decode::{
     CloudTrailDecoder, CloudTrailSchema, DecoderOptions, FileOutcome, OnError, TextFilter, TextTest,
 };
 
+use crate::file_queue::SharedFiles;
 use crate::parquet::cache::ParquetCache;
 use crate::parts::{Body, PartSize};
 use crate::reads::{ReadAhead, ReadGate};
@@ -128,6 +130,8 @@ pub struct CloudTrailScanExec {
     projection: Option<Vec<usize>>,
     output: SchemaRef,
     groups: Vec<Vec<LogObject>>,
+    /// The groups as the partitions take from them while they run.
+    shared: SharedFiles,
     files_listed: u64,
     limit: Option<usize>,
     options: DecoderOptions,
@@ -190,6 +194,7 @@ impl CloudTrailScanExec {
             projection,
             output,
             groups,
+            shared: SharedFiles::default(),
             files_listed,
             limit,
             options,
@@ -407,7 +412,7 @@ impl ExecutionPlan for CloudTrailScanExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let files = self.groups.get(partition).cloned().unwrap_or_default();
+        let files = self.shared.join(&self.groups, partition);
         let mut builder = RecordBatchReceiverStream::builder(Arc::clone(&self.output), 2);
         let tx = builder.tx();
         let schema = Arc::clone(&self.schema);
@@ -419,11 +424,13 @@ impl ExecutionPlan for CloudTrailScanExec {
         // overlaps with decoding in bounded memory. Local files are read by the decoding
         // thread itself: from the page cache a read is a copy, cheaper than handing each
         // file across threads.
-        let remote = files
+        let remote = self
+            .groups
             .iter()
+            .flatten()
             .any(|o| matches!(o.body, crate::source::ObjectBody::Store { .. }));
         let (object_tx, mut object_rx) = tokio::sync::mpsc::channel(STORE_READS_AHEAD);
-        let mut local = Vec::new();
+        let mut local = None;
         let gate = Arc::clone(&self.reads);
         let running = self.running.clone();
         if remote {
@@ -437,7 +444,7 @@ impl ExecutionPlan for CloudTrailScanExec {
                 // its read-ahead slot, as late as can be. Slots are taken in the files'
                 // order, one after another, so an object never waits for a slot that
                 // one later in the order holds.
-                let reads = futures::stream::iter(files)
+                let reads = futures::stream::iter(std::iter::from_fn(|| files.next(partition)))
                     .then(|object| {
                         let ahead = Arc::clone(ahead);
                         async move {
@@ -464,7 +471,7 @@ impl ExecutionPlan for CloudTrailScanExec {
             });
         } else {
             drop(object_tx);
-            local = files;
+            local = Some(files);
         }
         let fill = self.fill.clone();
         let decoder_filters = self.decoder_filters.clone();
@@ -482,8 +489,7 @@ impl ExecutionPlan for CloudTrailScanExec {
             let mut writer = fill.map(|cache| cache.writer(schema.arrow_schema()));
             let mut sent = 0usize;
             let mut open = true;
-            let mut local = local.into_iter();
-            let mut next = || match local.next() {
+            let mut next = || match local.as_ref().and_then(|files| files.next(partition)) {
                 Some(object) if running.rules_out(&object) => Some((object, None, None)),
                 Some(object) => {
                     let pass = gate.enter_blocking();

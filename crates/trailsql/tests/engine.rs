@@ -1,5 +1,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use trailsql::datafusion::arrow::util::pretty::pretty_format_batches;
 use trailsql::{Engine, EngineOptions, OnError};
@@ -170,6 +171,58 @@ async fn folders_of_gzipped_files_decode_on_every_core() {
         plan.contains("partitions=2, projection=[eventname]"),
         "{plan}"
     );
+}
+
+/// The scan's partitions share out their files while they run (one whose files run out
+/// takes another's); every execution of the plan, and every partition run on its own,
+/// must still read each file exactly once.
+#[tokio::test]
+async fn each_execution_of_a_scan_reads_every_file_once() {
+    use futures::StreamExt;
+    use trailsql::datafusion::physical_plan::ExecutionPlanProperties;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = 0;
+    for i in 0..12 {
+        // Uneven files, so that one partition runs out first.
+        let events = if i % 2 == 0 { 400 } else { 20 };
+        expected += events;
+        let file = trailsql::generate::records_file(i as u64, events, 1_704_585_600, 3600);
+        std::fs::write(dir.path().join(format!("f{i:02}.json")), file).unwrap();
+    }
+    let options = EngineOptions {
+        target_partitions: Some(2),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
+        .await
+        .unwrap();
+    let query = engine
+        .sql("SELECT eventname FROM cloudtrail")
+        .await
+        .unwrap();
+    let mut scan = Arc::clone(query.plan());
+    while scan.name() != "CloudTrailScanExec" {
+        scan = Arc::clone(scan.children()[0]);
+    }
+    assert_eq!(scan.output_partitioning().partition_count(), 2);
+    let rows = |partition: usize| {
+        let stream = scan
+            .execute(partition, engine.context().task_ctx())
+            .unwrap();
+        stream.fold(0, |n, batch| async move { n + batch.unwrap().num_rows() })
+    };
+    for _ in 0..3 {
+        let (a, b) = futures::join!(rows(0), rows(1));
+        assert_eq!(a + b, expected);
+    }
+    // One partition at a time, each run whole before the other starts.
+    let second = rows(1).await;
+    let first = rows(0).await;
+    assert_eq!(first + second, expected);
+    let first = rows(0).await;
+    let second = rows(1).await;
+    assert_eq!(first + second, expected);
 }
 
 #[tokio::test]
