@@ -426,15 +426,17 @@ mod tests {
         "aws-cli/2.15.0 Python/3.11.6 Linux",
     ];
 
-    fn texts(random: &mut Lcg, rows: usize) -> ArrayRef {
-        Arc::new(
-            (0..rows)
-                .map(|_| match random.below(10) {
-                    0 => None,
-                    _ => Some(WORDS[random.below(WORDS.len() as u64) as usize]),
-                })
-                .collect::<StringArray>(),
-        )
+    /// Random texts, with nulls or without, and sometimes a slice of a longer array (its
+    /// offsets then start past 0).
+    fn texts(random: &mut Lcg, rows: usize, nulls: bool) -> ArrayRef {
+        let skipped = if random.below(3) == 0 { 3 } else { 0 };
+        let texts: StringArray = (0..rows + skipped)
+            .map(|_| match random.below(10) {
+                0 if nulls => None,
+                _ => Some(WORDS[random.below(WORDS.len() as u64) as usize]),
+            })
+            .collect();
+        Arc::new(texts.slice(skipped, rows))
     }
 
     fn filter(random: &mut Lcg, rows: usize) -> BooleanArray {
@@ -448,8 +450,8 @@ mod tests {
     }
 
     /// Feeds both accumulators the same batches (growing group counts, some filtered,
-    /// some merged as partial states, early groups emitted part-way) and compares every
-    /// output.
+    /// some merged as partial states, some without nulls, some sliced, early groups
+    /// emitted part-way) and compares every output.
     #[test]
     fn answers_as_datafusions_own_accumulator_does() {
         for is_min in [true, false] {
@@ -460,7 +462,7 @@ mod tests {
             for round in 0..200 {
                 groups += random.below(3) as usize;
                 let rows = random.below(300) as usize;
-                let values = [texts(&mut random, rows)];
+                let values = [texts(&mut random, rows, round % 5 < 3)];
                 let indices: Vec<usize> = (0..rows)
                     .map(|_| random.below(groups as u64) as usize)
                     .collect();
