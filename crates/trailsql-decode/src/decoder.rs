@@ -700,14 +700,16 @@ impl CloudTrailDecoder {
         }
         loop {
             members += 1;
+            // The key's text is needed only when its value goes to `unmapped`: a
+            // predicted key is known by its slot.
             let (slot, key) = match self.key_order[previous] {
                 Some(slot) if cursor.eat_key(QUOTED_TOP_KEYS[slot].as_bytes()) => {
-                    (Some(slot), Cow::Borrowed(TOP_FIELDS[slot].key))
+                    (Some(slot), None)
                 }
                 _ => {
                     let key = cursor.string()?;
                     cursor.expect(b':', "expected `:`")?;
-                    (self.top_slot(previous, &key), key)
+                    (self.top_slot(previous, &key), Some(key))
                 }
             };
             previous = slot.unwrap_or(UNKNOWN_KEY);
@@ -770,9 +772,13 @@ impl CloudTrailDecoder {
                     }
                 }
                 // Unknown keys and repeated keys are kept, never dropped.
-                _ => view
-                    .unmapped
-                    .push((key, cursor.read_value(needs.strict_unmapped)?)),
+                _ => {
+                    let key = key.unwrap_or_else(|| {
+                        Cow::Borrowed(TOP_FIELDS[slot.expect("a predicted key has a slot")].key)
+                    });
+                    view.unmapped
+                        .push((key, cursor.read_value(needs.strict_unmapped)?));
+                }
             }
             if wanted == 0 {
                 cursor.skip_object_rest()?;

@@ -226,6 +226,38 @@ fn unknown_keys_are_kept_in_unmapped() {
     );
 }
 
+/// A repeated key keeps its first value in the column and the next in `unmapped`, also
+/// when the decoder predicted it from the records before (it learns key order).
+#[test]
+fn repeated_keys_go_to_unmapped_predicted_or_not() {
+    let schema = CloudTrailSchema::default();
+    let projection = ["eventname", "unmapped"].map(|c| schema.index_of(c).unwrap());
+    let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+    let file = br#"{"Records":[
+        {"eventName":"A","eventName":"B"},
+        {"eventName":"C","eventName":"D"},
+        {"eventName":"E","EventName":"F","eventName":"G"}]}"#;
+    let mut batches = Vec::new();
+    decoder
+        .decode_file("mem.json", file.to_vec(), &mut |b| batches.push(b))
+        .unwrap();
+    batches.extend(decoder.flush());
+    let batch = &batches[0];
+    assert_eq!(
+        strings(batch, "eventname"),
+        ["A", "C", "E"].map(|s| Some(s.to_string()))
+    );
+    assert_eq!(
+        strings(batch, "unmapped"),
+        [
+            r#"{"eventName":"B"}"#,
+            r#"{"eventName":"D"}"#,
+            r#"{"EventName":"F","eventName":"G"}"#
+        ]
+        .map(|s| Some(s.to_string()))
+    );
+}
+
 #[test]
 fn resources_tolerate_key_spellings() {
     let (batch, _) = decode(&["resources"], "tests/fixtures/shapes/records.json");
