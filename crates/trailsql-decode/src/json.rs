@@ -273,29 +273,34 @@ impl<'a> Cursor<'a> {
 
     /// [`Self::read_value`], and whether the value is a string without escapes: its
     /// contents ([`plain_string`]) are then read without looking for backslashes again.
-    #[inline]
+    ///
+    /// Strings, most of the values read, are read inline; other values by a call.
+    #[inline(always)]
     pub fn read_value_noting_escapes(
         &mut self,
         strict: bool,
     ) -> Result<(Raw<'a>, bool), SyntaxError> {
         self.skip_ws();
         let start = self.pos;
-        let plain = match self.bytes().get(start) {
-            Some(b'"') => {
-                self.pos += 1;
-                !self.string_tail()?
-            }
-            Some(b'{' | b'[') if strict => return Ok((self.container(start)?, false)),
+        if self.bytes().get(start) != Some(&b'"') {
+            return self.read_other_value(start, strict).map(|raw| (raw, false));
+        }
+        self.pos += 1;
+        let plain = !self.string_tail()?;
+        Ok((Raw(&self.text[start..self.pos]), plain))
+    }
+
+    /// [`Self::read_value`] of a value at `start` that is not a string.
+    #[inline(never)]
+    fn read_other_value(&mut self, start: usize, strict: bool) -> Result<Raw<'a>, SyntaxError> {
+        match self.bytes().get(start) {
+            Some(b'{' | b'[') if strict => return self.container(start),
             Some(b'{' | b'[') => {
                 self.pos = crate::structural::container_end(self.bytes(), start)?;
-                false
             }
-            _ => {
-                self.scalar()?;
-                false
-            }
-        };
-        Ok((Raw(&self.text[start..self.pos]), plain))
+            _ => self.scalar()?,
+        }
+        Ok(Raw(&self.text[start..self.pos]))
     }
 
     /// A literal or a number at the cursor.
