@@ -28,15 +28,18 @@ impl SharedFiles {
     /// round with every file, which the other partitions join when they start again.
     pub(crate) fn join(&self, groups: &[Vec<LogObject>], partition: usize) -> Arc<Round> {
         let mut current = lock(&self.current);
+        let joined = |round: &Round| lock(&round.joined).get(partition).copied();
         let round = match current.as_ref() {
-            Some(round) if !lock(&round.joined)[partition] => Arc::clone(round),
+            Some(round) if joined(round) != Some(true) => Arc::clone(round),
             _ => {
                 let round = Arc::new(Round::new(groups));
                 *current = Some(Arc::clone(&round));
                 round
             }
         };
-        lock(&round.joined)[partition] = true;
+        if let Some(joined) = lock(&round.joined).get_mut(partition) {
+            *joined = true;
+        }
         round
     }
 }
@@ -64,7 +67,9 @@ impl Round {
     /// partition with the most left (the end its owner reaches last); `None` when no
     /// started partition has any left.
     pub(crate) fn next(&self, partition: usize) -> Option<LogObject> {
-        if let Some(object) = self.lists.get(partition).and_then(|l| lock(l).pop_front()) {
+        // A partition the plan does not have reads nothing.
+        let own = self.lists.get(partition)?;
+        if let Some(object) = lock(own).pop_front() {
             return Some(object);
         }
         let joined = lock(&self.joined).clone();
@@ -152,6 +157,18 @@ mod tests {
         // A copy of the plan shares nothing with it.
         let copy = shared.clone().join(&groups, 1);
         assert!(!Arc::ptr_eq(&copy, &second));
+    }
+
+    #[test]
+    fn a_partition_the_plan_lacks_reads_nothing() {
+        let groups = groups(&[2]);
+        let shared = SharedFiles::default();
+        let stray = shared.join(&groups, 5);
+        assert!(stray.next(5).is_none());
+        let round = shared.join(&groups, 0);
+        assert!(Arc::ptr_eq(&stray, &round));
+        assert_eq!(names(&round, 0, 9), ["g0/f0", "g0/f1"]);
+        assert!(SharedFiles::default().join(&[], 0).next(0).is_none());
     }
 
     #[test]

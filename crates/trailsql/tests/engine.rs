@@ -132,6 +132,16 @@ async fn missing_sources_are_errors() {
     assert_eq!(error.to_string(), "/no/such/trail: no such file or folder");
 }
 
+async fn open_with_partitions(dir: &Path, partitions: usize) -> Engine {
+    let options = EngineOptions {
+        target_partitions: Some(partitions),
+        ..EngineOptions::default()
+    };
+    Engine::open(&[dir.to_str().unwrap()], options)
+        .await
+        .unwrap()
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(bytes).unwrap();
@@ -154,13 +164,7 @@ async fn folders_of_gzipped_files_decode_on_every_core() {
             format!("111122223333_CloudTrail_us-east-1_20240107T{i:02}00Z_abcdefgh{i:08}.json.gz");
         std::fs::write(day.join(name), gzip(&file)).unwrap();
     }
-    let options = EngineOptions {
-        target_partitions: Some(2),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
-        .await
-        .unwrap();
+    let engine = open_with_partitions(dir.path(), 2).await;
     let (table, stats) = query(&engine, "SELECT count(*) AS n FROM cloudtrail").await;
     assert!(table.contains(&format!("| {expected} |")), "{table}");
     assert_eq!(stats.files_read, 8);
@@ -190,13 +194,7 @@ async fn each_execution_of_a_scan_reads_every_file_once() {
         let file = trailsql::generate::records_file(i as u64, events, 1_704_585_600, 3600);
         std::fs::write(dir.path().join(format!("f{i:02}.json")), file).unwrap();
     }
-    let options = EngineOptions {
-        target_partitions: Some(2),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
-        .await
-        .unwrap();
+    let engine = open_with_partitions(dir.path(), 2).await;
     let query = engine
         .sql("SELECT eventname FROM cloudtrail")
         .await
@@ -232,13 +230,7 @@ async fn limit_stops_reading_early() {
         let file = trailsql::generate::records_file(i, 100, 1_704_585_600, 3600);
         std::fs::write(dir.path().join(format!("f{i:02}.json")), file).unwrap();
     }
-    let options = EngineOptions {
-        target_partitions: Some(1),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::open(&[dir.path().to_str().unwrap()], options)
-        .await
-        .unwrap();
+    let engine = open_with_partitions(dir.path(), 1).await;
     let (_, stats) = query(&engine, "SELECT eventname FROM cloudtrail LIMIT 5").await;
     assert!(stats.files_read < 20, "{stats}");
 }
