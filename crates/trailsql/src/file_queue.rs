@@ -2,7 +2,7 @@
 //! files first, then takes the last ones of the partition with the most left. Planning
 //! balances the groups by size, but a byte of one file costs more to decode than a byte of
 //! another, and the machine's other load falls on one core at a time; with fixed groups,
-//! one core idled for up to a tenth of a scan while the other finished.
+//! one core idled for up to a fifth of a scan while the other finished.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
