@@ -8,9 +8,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 pub fn parse_timestamp_micros(text: &str) -> Option<i64> {
     // Nearly every event's time is canonical: tried before `trim`, which is Unicode-aware
     // and so not free.
-    if let Some(micros) = parse_canonical(text.as_bytes()) {
-        return Some(micros);
-    }
+    parse_canonical(text.as_bytes()).or_else(|| parse_other_forms(text))
+}
+
+/// [`parse_timestamp_micros`] of a text that is not exactly canonical.
+fn parse_other_forms(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Some(micros) = parse_canonical(text.as_bytes()) {
         return Some(micros);
@@ -124,7 +126,7 @@ impl LastDay {
             self.days = days;
             return Some(micros(days, seconds));
         }
-        parse_timestamp_micros(text)
+        parse_other_forms(text)
     }
 }
 
