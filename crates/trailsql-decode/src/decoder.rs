@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Schema, SchemaRef};
+use chrono::Datelike;
 
 use crate::absence::{AbsenceProbe, ObjectKeySearch};
 use crate::columns::ColumnBuffer;
@@ -149,16 +150,45 @@ pub struct CloudTrailDecoder {
     /// Ends records early that can only lack what is left to find; `None` when
     /// `unmapped` needs every key anyway.
     absence: Option<AbsenceProbe<{ TOP_FIELDS.len() }>>,
+    /// The allocation of the last record's `requestparameters_*` list (see [`recycle`]).
+    spare_parameters: Vec<(usize, Option<Cow<'static, str>>)>,
 }
 
 struct ProjectedColumn {
     /// Index into the record view's slots for `Top`, `Identity` and `Tls` sources.
     slot: usize,
+    /// Where the view holds the value, from `source`.
+    held: Held,
     source: Source,
     column_type: ColumnType,
     buffer: ColumnBuffer,
     /// For a timestamp column, the date of the last time it read.
     last_day: LastDay,
+}
+
+/// Which part of the record view holds a column's value: [`Source`] in one byte, read
+/// for every cell (telling `Source`'s variants apart takes several instructions, its
+/// tag being folded into its list's capacity).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Top,
+    Identity,
+    Tls,
+    RequestParameter,
+    /// Made from other values when the cell is appended.
+    Elsewhere,
+}
+
+impl Held {
+    fn of(source: &Source) -> Self {
+        match source {
+            Source::Top(_) => Held::Top,
+            Source::Identity(_) => Held::Identity,
+            Source::Tls(_) => Held::Tls,
+            Source::RequestParameter(_) => Held::RequestParameter,
+            Source::Derived(_) | Source::Unmapped => Held::Elsewhere,
+        }
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -263,6 +293,20 @@ struct RecordView<'a> {
 }
 
 const _: () = assert!(TOP_FIELDS.len() <= 64 && IDENTITY_LEAVES.len() <= 64);
+
+/// The allocation of `found`, emptied, for values of another file or record: a record
+/// that holds a projected `requestparameters_*` key would otherwise allocate the list
+/// anew. Collecting an emptied vector's iterator into items of the same size and
+/// alignment reuses its allocation.
+fn recycle<'from, 'to>(
+    mut found: Vec<(usize, Option<Cow<'from, str>>)>,
+) -> Vec<(usize, Option<Cow<'to, str>>)> {
+    found.clear();
+    found
+        .into_iter()
+        .map(|_| unreachable!("the list was emptied"))
+        .collect()
+}
 
 impl<'a> RecordView<'a> {
     fn empty() -> Self {
@@ -375,6 +419,7 @@ impl CloudTrailDecoder {
                         .expect("known TLS leaf"),
                     _ => 0,
                 },
+                held: Held::of(&spec.source),
                 source: spec.source.clone(),
                 column_type: spec.column_type,
                 buffer: ColumnBuffer::new(spec.column_type, options.batch_size),
@@ -463,6 +508,7 @@ impl CloudTrailDecoder {
                     needs.read_top,
                 )
             }),
+            spare_parameters: Vec::new(),
         }
     }
 
@@ -549,6 +595,7 @@ impl CloudTrailDecoder {
                 // The view is filled in place: moving it (a kilobyte) cost more than reading
                 // most records.
                 let mut view = RecordView::empty();
+                view.request_parameters = recycle(std::mem::take(&mut self.spare_parameters));
                 // `Ok(false)`: a filter rejected the record.
                 let kept = match input {
                     RecordInput::Fields(fields) => Ok(self.view(fields, &mut view)),
@@ -566,6 +613,7 @@ impl CloudTrailDecoder {
                         Ok(false)
                     }
                 });
+                self.spare_parameters = recycle(view.request_parameters);
                 match appended {
                     Ok(true) => rows += 1,
                     Ok(false) => filtered += 1,
@@ -629,6 +677,7 @@ impl CloudTrailDecoder {
 
     /// Converts and appends each projected cell; when one fails, the cells of the record
     /// already appended are taken back, so a bad record never leaves a half-written row.
+    #[inline(always)]
     fn append_view(
         &mut self,
         place: &FilePlace<'_>,
@@ -1220,7 +1269,7 @@ fn append_cell(
     place: &FilePlace<'_>,
 ) -> Result<(), FieldError> {
     let Some((raw, plain)) = value_read(column, view) else {
-        if let Source::RequestParameter(_) = column.source {
+        if column.held == Held::RequestParameter {
             match request_parameter(view, position) {
                 Some(value) => column.buffer.push_text(value),
                 None => column.buffer.push_null(),
@@ -1298,14 +1347,14 @@ fn value_read<'a>(
     column: &ProjectedColumn,
     view: &RecordView<'a>,
 ) -> Option<(Option<Raw<'a>>, bool)> {
-    match &column.source {
-        Source::Top(_) => Some((view.top[column.slot], bit(view.plain_top, column.slot))),
-        Source::Identity(_) => Some((
+    match column.held {
+        Held::Top => Some((view.top[column.slot], bit(view.plain_top, column.slot))),
+        Held::Identity => Some((
             view.identity[column.slot],
             bit(view.plain_identity, column.slot),
         )),
-        Source::Tls(_) => Some((view.tls[column.slot], false)),
-        _ => None,
+        Held::Tls => Some((view.tls[column.slot], false)),
+        Held::RequestParameter | Held::Elsewhere => None,
     }
 }
 
@@ -1464,7 +1513,8 @@ impl<'a> FilePlace<'a> {
             region: location.as_ref().map(|l| l.region),
             day: location
                 .and_then(|l| l.day)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+                // By hand: chrono's `format` parses its pattern for every file.
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())),
         }
     }
 }
@@ -1501,4 +1551,24 @@ fn derived_cell<'a>(derived: Derived, view: &RecordView<'a>, place: &'a FilePlac
         }
     };
     text.map_or(Cell::Null, Cell::Text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::recycle;
+
+    #[test]
+    fn a_recycled_list_keeps_its_allocation_and_nothing_else() {
+        let text = String::from("arn:aws:iam::111122223333:role/Admin");
+        let mut found: Vec<(usize, Option<Cow<'_, str>>)> = Vec::with_capacity(4);
+        found.push((3, Some(Cow::Borrowed(&text))));
+        found.push((5, Some(Cow::Owned("t3.micro".into()))));
+        let allocation = found.as_ptr() as usize;
+        let recycled: Vec<(usize, Option<Cow<'static, str>>)> = recycle(found);
+        assert!(recycled.is_empty());
+        assert_eq!(recycled.capacity(), 4);
+        assert_eq!(recycled.as_ptr() as usize, allocation);
+    }
 }

@@ -126,8 +126,15 @@ impl<'a> Cursor<'a> {
     /// The next byte that is not whitespace, without consuming it.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
-        self.skip_ws();
-        self.bytes().get(self.pos).copied()
+        // Producers rarely write whitespace between tokens: the byte at the cursor is
+        // usually the answer, tested once.
+        match self.bytes().get(self.pos) {
+            Some(&byte) if byte > b' ' => Some(byte),
+            _ => {
+                self.skip_ws();
+                self.bytes().get(self.pos).copied()
+            }
+        }
     }
 
     /// Consumes `byte` (after whitespace) or fails with `message`.
@@ -162,9 +169,12 @@ impl<'a> Cursor<'a> {
         if !same_bytes(candidate, quoted) {
             return false;
         }
-        let colon = skip_ws_at(bytes, pos + quoted.len());
+        let mut colon = pos + quoted.len();
         if bytes.get(colon) != Some(&b':') {
-            return false;
+            colon = skip_ws_at(bytes, colon);
+            if bytes.get(colon) != Some(&b':') {
+                return false;
+            }
         }
         self.pos = colon + 1;
         true
@@ -500,7 +510,7 @@ impl<'a> Cursor<'a> {
 
 /// Where the string whose contents start at `pos` ends (just past its closing quote),
 /// and whether it holds escapes; `None` when it never ends.
-#[inline]
+#[inline(always)]
 fn string_end(bytes: &[u8], mut pos: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
@@ -573,6 +583,9 @@ fn has_backslash(bytes: &[u8]) -> bool {
 
 #[inline]
 fn skip_ws_at(bytes: &[u8], mut pos: usize) -> usize {
+    if bytes.get(pos).is_some_and(|&byte| byte > b' ') {
+        return pos;
+    }
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(pos) {
         pos += 1;
     }

@@ -44,7 +44,7 @@ pub(crate) fn object_rest_end_lacking(
         keys,
         start: pos,
         previous_offset: pos,
-        previous_quotes: 0,
+        previous_quotes: Quotes::default(),
         backslashes: false,
     };
     scan(bytes, pos, Scanner::inside_an_object(), &mut watch)
@@ -168,7 +168,13 @@ fn scan_blocks(
             .try_into()
             .expect("a whole block");
         let end = scanner.block(masks(block), &prefix_xor, block_start)?;
-        if !watch.block(bytes, block_start, scanner.quotes, scanner.backslashes, end) {
+        if !watch.block(
+            bytes,
+            block_start,
+            scanner.quotes(),
+            scanner.backslashes,
+            end,
+        ) {
             return Ok(None);
         }
         if let Some(end) = end {
@@ -185,7 +191,7 @@ fn scan_blocks(
             if !watch.block(
                 bytes,
                 block_start,
-                scanner.quotes,
+                scanner.quotes(),
                 scanner.backslashes,
                 Some(end),
             ) =>
@@ -209,7 +215,7 @@ trait Watch {
         &mut self,
         bytes: &[u8],
         offset: usize,
-        quotes: u64,
+        quotes: Quotes,
         backslashes: u64,
         end: Option<usize>,
     ) -> bool;
@@ -220,7 +226,7 @@ struct Unwatched;
 
 impl Watch for Unwatched {
     #[inline(always)]
-    fn block(&mut self, _: &[u8], _: usize, _: u64, _: u64, _: Option<usize>) -> bool {
+    fn block(&mut self, _: &[u8], _: usize, _: Quotes, _: u64, _: Option<usize>) -> bool {
         true
     }
 }
@@ -232,7 +238,7 @@ struct KeyWatch<'k> {
     start: usize,
     /// The previous block's offset and its quotes (none before the first block).
     previous_offset: usize,
-    previous_quotes: u64,
+    previous_quotes: Quotes,
     backslashes: bool,
 }
 
@@ -242,13 +248,18 @@ impl Watch for KeyWatch<'_> {
         &mut self,
         bytes: &[u8],
         offset: usize,
-        quotes: u64,
+        quotes: Quotes,
         backslashes: u64,
         end: Option<usize>,
     ) -> bool {
         self.backslashes |= backslashes != 0;
         // The first block has no block before it: its offset holds no quotes.
-        if self.pairs_hold_a_key(bytes, self.previous_offset, self.previous_quotes, quotes) {
+        if self.pairs_hold_a_key(
+            bytes,
+            self.previous_offset,
+            self.previous_quotes,
+            quotes.all,
+        ) {
             return false;
         }
         match end {
@@ -262,7 +273,11 @@ impl Watch for KeyWatch<'_> {
                 let quotes = if inside >= BLOCK {
                     quotes
                 } else {
-                    quotes & ((1u64 << inside) - 1)
+                    let before_end = (1u64 << inside) - 1;
+                    Quotes {
+                        all: quotes.all & before_end,
+                        opening: quotes.opening & before_end,
+                    }
                 };
                 let maybe = self.pairs_hold_a_key(bytes, offset, quotes, 0)
                     || (self.backslashes && has_unicode_escape(&bytes[self.start..end]));
@@ -273,16 +288,17 @@ impl Watch for KeyWatch<'_> {
 }
 
 impl KeyWatch<'_> {
-    /// Whether a pair of quotes starting in the block at `offset` (whose quotes are
-    /// `quotes`; `next` those of the block after it) encloses one of the keys.
+    /// Whether a string starting in the block at `offset` (whose quotes are `quotes`;
+    /// `next` all quotes of the block after it) is one of the keys: a quote that opens a
+    /// string, and any quote the key's length after it.
     #[inline(always)]
-    fn pairs_hold_a_key(&self, bytes: &[u8], offset: usize, quotes: u64, next: u64) -> bool {
-        if quotes == 0 {
+    fn pairs_hold_a_key(&self, bytes: &[u8], offset: usize, quotes: Quotes, next: u64) -> bool {
+        if quotes.opening == 0 {
             return false;
         }
         self.keys.iter().any(|key| {
             let gap = key.len() + 1;
-            let mut pairs = quotes & ((quotes >> gap) | (next << (BLOCK - gap)));
+            let mut pairs = quotes.opening & ((quotes.all >> gap) | (next << (BLOCK - gap)));
             while pairs != 0 {
                 let at = offset + pairs.trailing_zeros() as usize + 1;
                 let enclosed = &bytes[at.min(bytes.len())..(at + key.len()).min(bytes.len())];
@@ -307,6 +323,14 @@ fn has_unicode_escape(bytes: &[u8]) -> bool {
     memchr::memchr_iter(b'\\', bytes).any(|at| bytes.get(at + 1).is_some_and(|&b| b | 0x20 == b'u'))
 }
 
+/// A block's quotes that open or close strings (not escaped ones), and of those the ones
+/// that open a string.
+#[derive(Clone, Copy, Default)]
+struct Quotes {
+    all: u64,
+    opening: u64,
+}
+
 /// What carries from one block to the next.
 #[derive(Default)]
 struct Scanner {
@@ -320,11 +344,21 @@ struct Scanner {
     braces: i64,
     /// The last block's quotes that open or close strings (not escaped ones).
     quotes: u64,
+    /// The last block's quotes that open strings.
+    opening_quotes: u64,
     /// The last block's backslashes.
     backslashes: u64,
 }
 
 impl Scanner {
+    #[inline(always)]
+    fn quotes(&self) -> Quotes {
+        Quotes {
+            all: self.quotes,
+            opening: self.opening_quotes,
+        }
+    }
+
     fn inside_an_object() -> Self {
         Scanner {
             depth: 1,
@@ -350,6 +384,8 @@ impl Scanner {
         self.backslashes = masks.backslash;
         let in_string = prefix_xor(self.quotes) ^ self.string_carry;
         self.string_carry = ((in_string as i64) >> 63) as u64;
+        // A string's interior starts at its opening quote and stops before its closing one.
+        self.opening_quotes = self.quotes & in_string;
         let open = masks.open & !in_string;
         let close = masks.close & !in_string;
         let open_brace = masks.open_brace & !in_string;
@@ -364,24 +400,22 @@ impl Scanner {
         let mut brackets = open | close;
         while brackets != 0 {
             let bit = brackets.trailing_zeros();
-            let at = 1u64 << bit;
-            if open & at != 0 {
-                self.depth += 1;
-            } else {
-                self.depth -= 1;
-                if self.depth == 0 {
-                    let upto = if bit == 63 { !0 } else { (at << 1) - 1 };
-                    self.braces += (open_brace & upto).count_ones() as i64
-                        - (close_brace & upto).count_ones() as i64;
-                    let end = offset + bit as usize + 1;
-                    if self.braces != 0 {
-                        return Err(SyntaxError {
-                            offset: end - 1,
-                            message: "mismatched brackets",
-                        });
-                    }
-                    return Ok(Some(end));
+            // Up one for an opening bracket, down one for a closing one, by arithmetic:
+            // which comes next is a branch the processor cannot predict. Only a closing
+            // bracket can bring the depth to 0 (it is at least 1 after an opening one).
+            self.depth += 1 - 2 * ((close >> bit) & 1) as i64;
+            if self.depth == 0 {
+                let upto = if bit == 63 { !0 } else { (2u64 << bit) - 1 };
+                self.braces += (open_brace & upto).count_ones() as i64
+                    - (close_brace & upto).count_ones() as i64;
+                let end = offset + bit as usize + 1;
+                if self.braces != 0 {
+                    return Err(SyntaxError {
+                        offset: end - 1,
+                        message: "mismatched brackets",
+                    });
                 }
+                return Ok(Some(end));
             }
             brackets &= brackets - 1;
         }

@@ -4,8 +4,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, RecordBatch};
 use trailsql_decode::{
-    CloudTrailDecoder, CloudTrailSchema, DecodeErrorKind, DecoderOptions, Envelope, FileOutcome,
-    OnError, SchemaDiscovery, SkipReason,
+    CloudTrailDecoder, CloudTrailSchema, ColumnType, DecodeErrorKind, DecoderOptions, Envelope,
+    FileOutcome, OnError, SchemaDiscovery, SkipReason,
 };
 
 fn fixture(path: &str) -> (String, Vec<u8>) {
@@ -971,6 +971,122 @@ fn errors_in_a_later_part_name_the_record_and_line_in_the_whole_file() {
                 panic!("{whole_error}");
             };
             assert_eq!(line, line_of(text, needle), "{whole_error}");
+        }
+    }
+}
+
+/// Writes JSON with whitespace at every place the grammar allows it: before and after
+/// colons and commas, inside brackets.
+struct Spacious;
+
+impl serde_json::ser::Formatter for Spacious {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n " } else { b" ,\t" })
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b" \r\n]")
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b" \t" } else { b"\n,  " })
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b" \n:\t ")
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b"\n }")
+    }
+}
+
+/// The walk tests the byte at the cursor before looking for whitespace, and looks for a
+/// key's colon right after it: whitespace anywhere must change no value, in any
+/// projection (every column, and narrow ones that skip the rest of a record or search it
+/// for rare keys).
+#[test]
+fn whitespace_between_tokens_changes_no_value() {
+    let (_, bytes) = fixture("crates/trailsql/sample/kinesis-example.json");
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let compact = serde_json::to_vec(&value).unwrap();
+    let pretty = serde_json::to_vec_pretty(&value).unwrap();
+    let mut spacious = Vec::new();
+    serde::Serialize::serialize(
+        &value,
+        &mut serde_json::Serializer::with_formatter(&mut spacious, Spacious),
+    )
+    .unwrap();
+    assert!(String::from_utf8_lossy(&spacious).contains("\"eventName\" \n:\t \""));
+    let schema = CloudTrailSchema::new(&[vec!["streamName".to_string()]]);
+    let all: Vec<usize> = (0..schema.columns().len()).collect();
+    let narrow: Vec<usize> = [
+        "awsregion",
+        "useridentity_type",
+        "errorcode",
+        "eventtime",
+        "useragent",
+        "requestparameters_streamname",
+    ]
+    .iter()
+    .map(|c| schema.index_of(c).unwrap())
+    .collect();
+    for projection in [&all, &narrow] {
+        let decode = |text: &[u8]| {
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, Some(projection), DecoderOptions::default());
+            let mut batches = Vec::new();
+            decoder
+                .decode_file("seed.json", text.to_vec(), &mut |b| batches.push(b))
+                .unwrap();
+            batches.extend(decoder.flush());
+            arrow_select_concat(&batches)
+        };
+        let expected = decode(&compact);
+        assert_eq!(expected.num_rows(), 6);
+        // JSON-text columns keep the record's own text, whitespace included: they are
+        // compared as JSON.
+        let json_text = |batch: &RecordBatch, column: usize| -> Vec<Option<serde_json::Value>> {
+            let array = batch.column(column).as_string::<i32>();
+            (0..array.len())
+                .map(|i| {
+                    array
+                        .is_valid(i)
+                        .then(|| serde_json::from_str(array.value(i)).unwrap())
+                })
+                .collect()
+        };
+        for text in [&bytes, &pretty, &spacious] {
+            let batch = decode(text);
+            for (column, &index) in projection.iter().enumerate() {
+                let spec = &schema.columns()[index];
+                if spec.column_type == ColumnType::Json {
+                    assert_eq!(
+                        json_text(&batch, column),
+                        json_text(&expected, column),
+                        "{}",
+                        spec.name
+                    );
+                } else {
+                    assert_eq!(
+                        batch.column(column).as_ref(),
+                        expected.column(column).as_ref(),
+                        "{}",
+                        spec.name
+                    );
+                }
+            }
         }
     }
 }
