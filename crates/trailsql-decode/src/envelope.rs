@@ -182,6 +182,33 @@ impl PartStart {
 /// fields in file order. With `fields_needed` false, records in a `Records` array are
 /// only checked and counted, and `sink` gets no fields. `start`: where the bytes start in
 /// their file (the start of a line), when they are a part of it.
+/// Bytes checked as UTF-8 a chunk at a time, from the last chunk to the first: `None`
+/// when they are not UTF-8.
+///
+/// The check reads every byte before the walk does. Checked from first to last, a file
+/// larger than the core's cache would leave its last bytes there, and the walk would start
+/// by fetching its first bytes again; checked from last to first, it leaves there the
+/// bytes the walk reads first.
+fn validated_last_to_first(bytes: &[u8]) -> Option<&str> {
+    const CHUNK: usize = 128 * 1024;
+    let mut end = bytes.len();
+    while end > CHUNK {
+        let mut start = end - CHUNK;
+        // A chunk starts where a character does: never at a continuation byte (`10xxxxxx`).
+        // So the chunks are all valid exactly when the whole is: a character cut between
+        // two chunks would leave the first one ending in an incomplete character.
+        while start > 0 && bytes[start] & 0xC0 == 0x80 {
+            start -= 1;
+        }
+        simdutf8::basic::from_utf8(&bytes[start..end]).ok()?;
+        end = start;
+    }
+    simdutf8::basic::from_utf8(&bytes[..end]).ok()?;
+    // SAFETY: every byte of `bytes` was checked above, in chunks that each start at the
+    // start of a character and end where the next chunk starts (or at the end).
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 pub(crate) fn walk_records(
     file: &str,
     bytes: &[u8],
@@ -209,9 +236,9 @@ pub(crate) fn walk_records(
         return Ok(walker.summary);
     }
     // Records decode up to the first invalid UTF-8 byte, which then fails its record.
-    let text = match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(_) => match std::str::from_utf8(bytes) {
+    let text = match validated_last_to_first(bytes) {
+        Some(text) => text,
+        None => match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
         },
@@ -567,4 +594,48 @@ fn describe_start(bytes: &[u8]) -> String {
         .map(|c| if c.is_control() { '.' } else { c })
         .collect();
     format!("starts with {head:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validated_last_to_first;
+
+    /// Text of every character width, long enough for several chunks, so that chunk
+    /// starts fall inside characters of each width.
+    fn mixed_text(bytes: usize) -> Vec<u8> {
+        let pieces = ["a", "é", "€", "𝄞", "{\"k\":\"v\"}"];
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < bytes {
+            text.push_str(pieces[i % pieces.len()]);
+            i = (i * 7 + 3) % 1009;
+        }
+        text.into_bytes()
+    }
+
+    #[test]
+    fn chunks_checked_last_to_first_agree_with_the_whole() {
+        let text = mixed_text(600 * 1024);
+        assert_eq!(
+            validated_last_to_first(&text).map(str::as_bytes),
+            Some(&text[..])
+        );
+        // A broken byte in every region of the text, and at the ends, is found; so is
+        // a character cut short at the very end.
+        for at in [0, 1, 131_071, 131_072, 131_073, 300_000, text.len() - 1] {
+            for bad in [0xFF, 0x80, 0xC3] {
+                let mut broken = text.clone();
+                broken[at] = bad;
+                assert_eq!(
+                    validated_last_to_first(&broken).is_some(),
+                    std::str::from_utf8(&broken).is_ok(),
+                    "byte {bad:#x} at {at}"
+                );
+            }
+        }
+        let cut = &text[..text.iter().rposition(|&b| b >= 0xF0).unwrap() + 2];
+        assert!(validated_last_to_first(cut).is_none());
+        assert!(validated_last_to_first(&[0x80; 300_000]).is_none());
+        assert_eq!(validated_last_to_first(b""), Some(""));
+    }
 }
