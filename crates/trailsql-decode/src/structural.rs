@@ -17,14 +17,13 @@ const BLOCK: usize = 64;
 /// closing bracket).
 pub(crate) fn container_end(bytes: &[u8], start: usize) -> Result<usize, SyntaxError> {
     debug_assert!(matches!(bytes.get(start), Some(b'{' | b'[')));
-    scan(bytes, start, Scanner::default(), &mut Unwatched).map(|end| end.expect("never stopped"))
+    scan(bytes, start, Scanner::default(), Unwatched).map(|end| end.expect("never stopped"))
 }
 
 /// Where the object the cursor is inside ends, from `pos` between two of its members
 /// (just past its closing brace).
 pub(crate) fn object_rest_end(bytes: &[u8], pos: usize) -> Result<usize, SyntaxError> {
-    scan(bytes, pos, Scanner::inside_an_object(), &mut Unwatched)
-        .map(|end| end.expect("never stopped"))
+    scan(bytes, pos, Scanner::inside_an_object(), Unwatched).map(|end| end.expect("never stopped"))
 }
 
 /// [`object_rest_end`], when the rest of the object certainly holds none of `keys`
@@ -40,14 +39,13 @@ pub(crate) fn object_rest_end_lacking(
     keys: &[&[u8]],
 ) -> Result<Option<usize>, SyntaxError> {
     debug_assert!(keys.iter().all(|key| key.len() <= LONGEST_WATCHED_KEY));
-    let mut watch = KeyWatch {
+    let watch = KeyWatch {
         keys,
         start: pos,
-        previous_offset: pos,
-        previous_quotes: Quotes::default(),
-        backslashes: false,
+        previous_opening: 0,
+        backslashes: 0,
     };
-    scan(bytes, pos, Scanner::inside_an_object(), &mut watch)
+    scan(bytes, pos, Scanner::inside_an_object(), watch)
 }
 
 /// The longest key [`object_rest_end_lacking`] looks for: its quotes must fit in a
@@ -58,7 +56,7 @@ fn scan(
     bytes: &[u8],
     start: usize,
     scanner: Scanner,
-    watch: &mut impl Watch,
+    watch: impl Watch,
 ) -> Result<Option<usize>, SyntaxError> {
     match Vectors::detected() {
         // SAFETY: the features each function is compiled for were detected.
@@ -118,7 +116,7 @@ unsafe fn scan_avx2(
     bytes: &[u8],
     start: usize,
     scanner: Scanner,
-    watch: &mut impl Watch,
+    watch: impl Watch,
 ) -> Result<Option<usize>, SyntaxError> {
     scan_blocks(
         bytes,
@@ -139,7 +137,7 @@ unsafe fn scan_avx512(
     bytes: &[u8],
     start: usize,
     scanner: Scanner,
-    watch: &mut impl Watch,
+    watch: impl Watch,
 ) -> Result<Option<usize>, SyntaxError> {
     scan_blocks(
         bytes,
@@ -152,13 +150,14 @@ unsafe fn scan_avx512(
     )
 }
 
-/// `Ok(None)` only when `watch` stopped the scan.
+/// `Ok(None)` only when `watch` stopped the scan. `watch` is taken by value: behind a
+/// `&mut` its fields were written to memory at every block.
 #[inline(always)]
 fn scan_blocks(
     bytes: &[u8],
     start: usize,
     mut scanner: Scanner,
-    watch: &mut impl Watch,
+    mut watch: impl Watch,
     masks: impl Fn(&[u8; BLOCK]) -> Masks,
     prefix_xor: impl Fn(u64) -> u64,
 ) -> Result<Option<usize>, SyntaxError> {
@@ -167,18 +166,22 @@ fn scan_blocks(
         let block: &[u8; BLOCK] = bytes[block_start..block_start + BLOCK]
             .try_into()
             .expect("a whole block");
-        let end = scanner.block(masks(block), &prefix_xor, block_start)?;
-        if !watch.block(
-            bytes,
-            block_start,
-            scanner.quotes(),
-            scanner.backslashes,
-            end,
-        ) {
-            return Ok(None);
-        }
-        if let Some(end) = end {
-            return Ok(Some(end));
+        match scanner.block(masks(block), &prefix_xor, block_start)? {
+            None => {
+                if !watch.block(bytes, block_start, scanner.quotes(), scanner.backslashes) {
+                    return Ok(None);
+                }
+            }
+            Some(end) => {
+                let seen = watch.last(
+                    bytes,
+                    block_start,
+                    scanner.quotes(),
+                    scanner.backslashes,
+                    end,
+                );
+                return Ok(seen.then_some(end));
+            }
         }
         block_start += BLOCK;
     }
@@ -187,18 +190,16 @@ fn scan_blocks(
     let tail = &bytes[block_start..];
     padded[..tail.len()].copy_from_slice(tail);
     match scanner.block(masks(&padded), &prefix_xor, block_start)? {
-        Some(end)
-            if !watch.block(
+        Some(end) => {
+            let seen = watch.last(
                 bytes,
                 block_start,
                 scanner.quotes(),
                 scanner.backslashes,
-                Some(end),
-            ) =>
-        {
-            Ok(None)
+                end,
+            );
+            Ok(seen.then_some(end))
         }
-        Some(end) => Ok(Some(end)),
         None => Err(SyntaxError {
             offset: bytes.len(),
             message: "EOF while parsing a value",
@@ -206,18 +207,20 @@ fn scan_blocks(
     }
 }
 
-/// Sees each block a scan has read; `false` stops the scan.
+/// Sees each block a scan has read. `quotes` and `backslashes` are the block's (see
+/// [`Scanner`]); they come by value so that the scan's state stays in registers.
 trait Watch {
-    /// `quotes` and `backslashes`: the block's (see [`Scanner`]); `end`: where the
-    /// container ends, when it ends in this block. They come by value so that the scan's
-    /// state stays in registers.
-    fn block(
-        &mut self,
+    /// A block the container goes on past; `false` stops the scan.
+    fn block(&mut self, bytes: &[u8], offset: usize, quotes: Quotes, backslashes: u64) -> bool;
+
+    /// The block where the container ends, at `end`; `false` means the scan stopped.
+    fn last(
+        self,
         bytes: &[u8],
         offset: usize,
         quotes: Quotes,
         backslashes: u64,
-        end: Option<usize>,
+        end: usize,
     ) -> bool;
 }
 
@@ -226,87 +229,81 @@ struct Unwatched;
 
 impl Watch for Unwatched {
     #[inline(always)]
-    fn block(&mut self, _: &[u8], _: usize, _: Quotes, _: u64, _: Option<usize>) -> bool {
+    fn block(&mut self, _: &[u8], _: usize, _: Quotes, _: u64) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn last(self, _: &[u8], _: usize, _: Quotes, _: u64, _: usize) -> bool {
         true
     }
 }
 
-/// Looks for keys as pairs of quotes their length apart, a block behind the scan (a
-/// pair may end in the next block).
+/// Looks for keys as pairs of quotes their length apart, each pair found in the block
+/// that holds its closing quote (its opening quote may be in the block before).
 struct KeyWatch<'k> {
     keys: &'k [&'k [u8]],
     start: usize,
-    /// The previous block's offset and its quotes (none before the first block).
-    previous_offset: usize,
-    previous_quotes: Quotes,
-    backslashes: bool,
+    /// The previous block's quotes that open strings (none before the first block).
+    previous_opening: u64,
+    /// Nonzero once a block has held a backslash.
+    backslashes: u64,
 }
 
 impl Watch for KeyWatch<'_> {
     #[inline(always)]
-    fn block(
-        &mut self,
+    fn block(&mut self, bytes: &[u8], offset: usize, quotes: Quotes, backslashes: u64) -> bool {
+        self.backslashes |= backslashes;
+        if self.closes_a_key(bytes, offset, quotes) {
+            return false;
+        }
+        self.previous_opening = quotes.opening;
+        true
+    }
+
+    #[inline(always)]
+    fn last(
+        mut self,
         bytes: &[u8],
         offset: usize,
         quotes: Quotes,
         backslashes: u64,
-        end: Option<usize>,
+        end: usize,
     ) -> bool {
-        self.backslashes |= backslashes != 0;
-        // The first block has no block before it: its offset holds no quotes.
-        if self.pairs_hold_a_key(
-            bytes,
-            self.previous_offset,
-            self.previous_quotes,
-            quotes.all,
-        ) {
-            return false;
-        }
-        match end {
-            None => {
-                self.previous_offset = offset;
-                self.previous_quotes = quotes;
-                true
-            }
-            Some(end) => {
-                let inside = end - offset;
-                let quotes = if inside >= BLOCK {
-                    quotes
-                } else {
-                    let before_end = (1u64 << inside) - 1;
-                    Quotes {
-                        all: quotes.all & before_end,
-                        opening: quotes.opening & before_end,
-                    }
-                };
-                let maybe = self.pairs_hold_a_key(bytes, offset, quotes, 0)
-                    || (self.backslashes && has_unicode_escape(&bytes[self.start..end]));
-                !maybe
-            }
-        }
+        let before_end = match end - offset {
+            BLOCK => !0,
+            inside => (1u64 << inside) - 1,
+        };
+        let quotes = Quotes {
+            all: quotes.all & before_end,
+            opening: quotes.opening & before_end,
+        };
+        self.block(bytes, offset, quotes, backslashes)
+            && !(self.backslashes != 0 && has_unicode_escape(&bytes[self.start..end]))
     }
 }
 
 impl KeyWatch<'_> {
-    /// Whether a string starting in the block at `offset` (whose quotes are `quotes`;
-    /// `next` all quotes of the block after it) is one of the keys: a quote that opens a
-    /// string, and any quote the key's length after it.
+    /// Whether a quote of the block at `offset` closes one of the keys: a quote that
+    /// opens a string the key's length before it (in this block or the one before).
     #[inline(always)]
-    fn pairs_hold_a_key(&self, bytes: &[u8], offset: usize, quotes: Quotes, next: u64) -> bool {
-        if quotes.opening == 0 {
+    fn closes_a_key(&self, bytes: &[u8], offset: usize, quotes: Quotes) -> bool {
+        if quotes.all == 0 {
             return false;
         }
         self.keys.iter().any(|key| {
             let gap = key.len() + 1;
-            let mut pairs = quotes.opening & ((quotes.all >> gap) | (next << (BLOCK - gap)));
+            let opened_before = (quotes.opening << gap) | (self.previous_opening >> (BLOCK - gap));
+            let mut pairs = quotes.all & opened_before;
             while pairs != 0 {
-                let at = offset + pairs.trailing_zeros() as usize + 1;
-                let enclosed = &bytes[at.min(bytes.len())..(at + key.len()).min(bytes.len())];
-                if enclosed.len() == key.len()
-                    && enclosed
-                        .iter()
-                        .zip(key.iter())
-                        .all(|(b, k)| b | 0x20 == k | 0x20)
+                // The closing quote is in `bytes`, and its opening quote `gap` before it
+                // is at or after the scan's start.
+                let close = offset + pairs.trailing_zeros() as usize;
+                let enclosed = &bytes[close - key.len()..close];
+                if enclosed
+                    .iter()
+                    .zip(key.iter())
+                    .all(|(b, k)| b | 0x20 == k | 0x20)
                 {
                     return true;
                 }
@@ -784,6 +781,30 @@ mod tests {
                 }
             }
             assert!(lacking > 500 && maybe > 500, "{lacking} {maybe}");
+        });
+        assert!(widths >= 1);
+    }
+
+    #[test]
+    fn a_key_is_found_wherever_it_falls_across_block_edges() {
+        let longest = "k".repeat(LONGEST_WATCHED_KEY);
+        let widths = with_each_vector_width(|| {
+            for key in ["errorCode", "e", longest.as_str()] {
+                let needle = key.to_ascii_lowercase();
+                for shift in 0..2 * BLOCK + 3 {
+                    let pad = "x".repeat(shift);
+                    let with_key = format!(r#"{{"first":1,"pad":"{pad}","{key}":[1]}} tail"#);
+                    let pos = with_key.find(',').unwrap();
+                    let found =
+                        object_rest_end_lacking(with_key.as_bytes(), pos, &[needle.as_bytes()]);
+                    assert_eq!(found, Ok(None), "{with_key}");
+                    // The same text with the key one byte longer lacks it.
+                    let without = with_key.replace(&format!("\"{key}\""), &format!("\"{key}s\""));
+                    let found =
+                        object_rest_end_lacking(without.as_bytes(), pos, &[needle.as_bytes()]);
+                    assert_eq!(found, Ok(Some(without.len() - " tail".len())), "{without}");
+                }
+            }
         });
         assert!(widths >= 1);
     }
