@@ -13,9 +13,32 @@ use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, Scala
 use crate::decoder::{Cell, ResourceEntry};
 use crate::schema::{ColumnType, resource_fields};
 
-/// Text past this many bytes in one column ends the batch early: Arrow's `Utf8`
-/// offsets are 32-bit.
+/// Text past this many bytes in one column ends the batch after the record that took it
+/// there.
 pub(crate) const TEXT_BYTES_PER_BATCH: usize = 1 << 30;
+/// The most bytes of text one column of a batch holds: Arrow's `Utf8` offsets are
+/// 32-bit. A record that would take a column past it goes into a batch of its own (a
+/// single value that large fails its record).
+pub(crate) const MOST_TEXT_BYTES: usize = i32::MAX as usize;
+
+/// [`TEXT_BYTES_PER_BATCH`] and [`MOST_TEXT_BYTES`]; tests lower them.
+#[cfg(not(test))]
+#[inline(always)]
+fn text_limits() -> (usize, usize) {
+    (TEXT_BYTES_PER_BATCH, MOST_TEXT_BYTES)
+}
+
+/// The most bytes of text one column of a batch holds (see [`MOST_TEXT_BYTES`]).
+pub(crate) fn most_text_bytes() -> usize {
+    text_limits().1
+}
+
+#[cfg(test)]
+fn text_limits() -> (usize, usize) {
+    tests::TEXT_LIMITS
+        .with(std::cell::Cell::get)
+        .unwrap_or((TEXT_BYTES_PER_BATCH, MOST_TEXT_BYTES))
+}
 
 pub(crate) enum ColumnBuffer {
     Text(TextBuffer),
@@ -108,7 +131,7 @@ impl ColumnBuffer {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push_null(&mut self) {
         match self {
             ColumnBuffer::Text(text) => text.push_null(),
@@ -133,16 +156,56 @@ impl ColumnBuffer {
         }
     }
 
-    /// Whether this column's text should end the batch now.
+    /// Whether this column's text should end the batch now (or a value did not fit:
+    /// see [`Self::overflow`]).
     #[inline]
     pub fn is_full(&self) -> bool {
-        matches!(self, ColumnBuffer::Text(text) if text.values.len() >= TEXT_BYTES_PER_BATCH)
+        match self {
+            ColumnBuffer::Text(text) => {
+                text.values.len() >= text_limits().0 || text.overflow.is_some()
+            }
+            ColumnBuffer::Resources(list) => {
+                resource_text_bytes(list).any(|bytes| bytes >= text_limits().0)
+            }
+            _ => false,
+        }
+    }
+
+    /// For a resources column, which cannot take a row back: the bytes `entries` would
+    /// add to one of its text fields when that would take the field past
+    /// [`MOST_TEXT_BYTES`]; `None` when they fit (and for other columns).
+    pub fn resources_overflow(&self, entries: &[ResourceEntry<'_>]) -> Option<usize> {
+        let ColumnBuffer::Resources(list) = self else {
+            return None;
+        };
+        resource_text_bytes(list)
+            .enumerate()
+            .find_map(|(field, held)| {
+                let adding: usize = entries
+                    .iter()
+                    .map(|entry| entry[field].as_deref().map_or(0, str::len))
+                    .sum();
+                (held + adding > text_limits().1).then_some(adding)
+            })
+    }
+
+    /// The length of the first value that did not fit in this column since it was last
+    /// taken back to a row (a NULL stands in its place).
+    pub fn overflow(&self) -> Option<usize> {
+        match self {
+            ColumnBuffer::Text(text) => text.overflow,
+            _ => None,
+        }
     }
 
     /// The batch's array; the buffer starts over, sized as this batch was.
     pub fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuffer::Text(text) => {
+                assert!(
+                    text.overflow.is_none(),
+                    "a row holding an overflow was kept"
+                );
                 let rows = text.offsets.len() - 1;
                 let next = TextBuffer::new(rows, text.values.len());
                 let mut done = std::mem::replace(text, next);
@@ -181,6 +244,8 @@ pub(crate) struct TextBuffer {
     offsets: Vec<i32>,
     values: Vec<u8>,
     valid: Validity,
+    /// The length of a value that did not fit (see [`MOST_TEXT_BYTES`]).
+    overflow: Option<usize>,
 }
 
 impl TextBuffer {
@@ -191,11 +256,16 @@ impl TextBuffer {
             offsets,
             values: Vec::with_capacity(bytes),
             valid: Validity::default(),
+            overflow: None,
         }
     }
 
     #[inline]
     fn push(&mut self, value: &str) {
+        if self.values.len() + value.len() > text_limits().1 {
+            self.push_overflow(value.len());
+            return;
+        }
         append_bytes(&mut self.values, value.as_bytes());
         self.offsets.push(self.values.len() as i32);
         self.valid.push(true);
@@ -207,10 +277,19 @@ impl TextBuffer {
         self.valid.push(false);
     }
 
+    /// A NULL in place of a value of `bytes` bytes that did not fit, noted.
+    #[cold]
+    #[inline(never)]
+    fn push_overflow(&mut self, bytes: usize) {
+        self.overflow.get_or_insert(bytes);
+        self.push_null();
+    }
+
     fn truncate(&mut self, rows: usize) {
         self.offsets.truncate(rows + 1);
         self.values.truncate(self.offsets[rows] as usize);
         self.valid.truncate(rows);
+        self.overflow = None;
     }
 }
 
@@ -292,6 +371,16 @@ impl Validity {
     }
 }
 
+/// The bytes of text each string field of a resources column's batch holds.
+fn resource_text_bytes(list: &ListBuilder<StructBuilder>) -> impl Iterator<Item = usize> + '_ {
+    list.values_ref().field_builders().iter().map(|field| {
+        field
+            .as_any()
+            .downcast_ref::<StringBuilder>()
+            .map_or(0, |text| text.values_slice().len())
+    })
+}
+
 #[inline(never)]
 fn append_resources(list: &mut ListBuilder<StructBuilder>, entries: Vec<ResourceEntry<'_>>) {
     for entry in entries {
@@ -307,8 +396,14 @@ fn append_resources(list: &mut ListBuilder<StructBuilder>, entries: Vec<Resource
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::append_bytes;
+
+    thread_local! {
+        /// The limits [`super::text_limits`] answers on this thread, when set.
+        pub(crate) static TEXT_LIMITS: std::cell::Cell<Option<(usize, usize)>> =
+            const { std::cell::Cell::new(None) };
+    }
 
     #[test]
     fn appended_bytes_are_the_bytes_at_every_length() {

@@ -45,6 +45,8 @@ pub enum DecodeErrorKind {
     },
     #[error("cannot read: {0}")]
     Io(String),
+    #[error("a text value of {bytes} bytes: more than a text column holds ({limit} bytes)")]
+    TextTooLarge { bytes: u64, limit: u64 },
 }
 
 /// A decoding error with its place, e.g.
@@ -89,6 +91,16 @@ impl FieldError {
         Self {
             field: field.into(),
             kind: DecodeErrorKind::WrongType { expected, found },
+        }
+    }
+
+    pub fn text_too_large(field: impl Into<String>, bytes: usize, limit: usize) -> Self {
+        Self {
+            field: field.into(),
+            kind: DecodeErrorKind::TextTooLarge {
+                bytes: bytes as u64,
+                limit: limit as u64,
+            },
         }
     }
 
