@@ -28,16 +28,16 @@ fn text_limits() -> (usize, usize) {
     (TEXT_BYTES_PER_BATCH, MOST_TEXT_BYTES)
 }
 
-/// The most bytes of text one column of a batch holds (see [`MOST_TEXT_BYTES`]).
-pub(crate) fn most_text_bytes() -> usize {
-    text_limits().1
-}
-
 #[cfg(test)]
 fn text_limits() -> (usize, usize) {
     tests::TEXT_LIMITS
         .with(std::cell::Cell::get)
         .unwrap_or((TEXT_BYTES_PER_BATCH, MOST_TEXT_BYTES))
+}
+
+/// The most bytes of text one column of a batch holds (see [`MOST_TEXT_BYTES`]).
+pub(crate) fn most_text_bytes() -> usize {
+    text_limits().1
 }
 
 pub(crate) enum ColumnBuffer {

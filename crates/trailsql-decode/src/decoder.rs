@@ -697,14 +697,29 @@ impl CloudTrailDecoder {
         view: &RecordView<'_>,
         emit: &mut dyn FnMut(RecordBatch),
     ) -> Result<(), FieldError> {
-        match self.append_view(place, view)? {
-            Appended::Row => {}
-            Appended::FillingBatch => emit(self.flush_batch()),
-            Appended::NoRoom { position, bytes } => {
-                self.append_alone(place, view, emit, position, bytes)?
-            }
+        let appended = self.append_view(place, view)?;
+        if let Some((position, bytes)) = self.settle(appended, emit) {
+            self.append_alone(place, view, emit, position, bytes)?;
         }
         Ok(())
+    }
+
+    /// Ends the batch when the record just appended filled it; the column and size of
+    /// the value that did not fit when nothing was appended.
+    #[inline(always)]
+    fn settle(
+        &mut self,
+        appended: Appended,
+        emit: &mut dyn FnMut(RecordBatch),
+    ) -> Option<(usize, usize)> {
+        match appended {
+            Appended::Row => None,
+            Appended::FillingBatch => {
+                emit(self.flush_batch());
+                None
+            }
+            Appended::NoRoom { position, bytes } => Some((position, bytes)),
+        }
     }
 
     /// [`Self::append_record`] for a record that did not fit: into a new batch.
@@ -719,16 +734,10 @@ impl CloudTrailDecoder {
     ) -> Result<(), FieldError> {
         if self.rows > 0 {
             emit(self.flush_batch());
-            match self.append_view(place, view)? {
-                Appended::Row => return Ok(()),
-                Appended::FillingBatch => {
-                    emit(self.flush_batch());
-                    return Ok(());
-                }
-                Appended::NoRoom {
-                    position: alone,
-                    bytes: alone_bytes,
-                } => (position, bytes) = (alone, alone_bytes),
+            let appended = self.append_view(place, view)?;
+            match self.settle(appended, emit) {
+                None => return Ok(()),
+                Some(again) => (position, bytes) = again,
             }
         }
         Err(FieldError::text_too_large(

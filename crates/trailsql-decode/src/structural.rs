@@ -322,7 +322,7 @@ fn has_unicode_escape(bytes: &[u8]) -> bool {
 
 /// A block's quotes that open or close strings (not escaped ones), and of those the ones
 /// that open a string.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Quotes {
     all: u64,
     opening: u64,
