@@ -550,14 +550,26 @@ impl CloudTrailDecoder {
         let spare = std::mem::take(&mut self.spare);
         let limit = self.options.max_inflated_bytes;
         // A gzip file cut short keeps, under skip, the records whole before the cut.
-        let (bytes, cut_short) = match inflate::maybe_inflate_keeping_cut(bytes, limit, spare) {
-            Ok(bytes) => (bytes, None),
-            Err((kind, prefix)) if self.options.on_error == OnError::Skip && !prefix.is_empty() => {
-                (prefix, Some(DecodeError::in_file(file, kind)))
-            }
-            Err((kind, _)) => return self.file_failed(outcome, DecodeError::in_file(file, kind)),
-        };
-        let mut decoded = self.decode_text(file, outcome, &bytes, PartStart::default(), emit);
+        let (bytes, unchecked_crc, cut_short) =
+            match inflate::maybe_inflate_keeping_cut(bytes, limit, spare) {
+                Ok(inflated) => (inflated.bytes, inflated.unchecked_crc, None),
+                Err((kind, prefix))
+                    if self.options.on_error == OnError::Skip && !prefix.is_empty() =>
+                {
+                    (prefix, None, Some(DecodeError::in_file(file, kind)))
+                }
+                Err((kind, _)) => {
+                    return self.file_failed(outcome, DecodeError::in_file(file, kind));
+                }
+            };
+        let mut decoded = self.decode_text(
+            file,
+            outcome,
+            &bytes,
+            PartStart::default(),
+            unchecked_crc,
+            emit,
+        );
         if let (Some(cut_short), Ok(outcome)) = (cut_short, &mut decoded) {
             // The record the cut fell in fails as broken JSON; the cause is the cut.
             outcome.file_error = Some(cut_short);
@@ -585,7 +597,7 @@ impl CloudTrailDecoder {
             file: file.to_string(),
             ..FileOutcome::default()
         };
-        self.decode_text(file, outcome, text, start, emit)
+        self.decode_text(file, outcome, text, start, None, emit)
     }
 
     fn decode_text(
@@ -594,6 +606,7 @@ impl CloudTrailDecoder {
         mut outcome: FileOutcome,
         bytes: &[u8],
         start: PartStart,
+        unchecked_crc: Option<u32>,
         emit: &mut dyn FnMut(RecordBatch),
     ) -> Result<FileOutcome, DecodeError> {
         outcome.inflated_bytes = bytes.len() as u64;
@@ -604,8 +617,13 @@ impl CloudTrailDecoder {
         let mut filtered = 0;
         let mut record_errors = Vec::new();
         let fields_needed = self.needs.fields;
-        let walked =
-            envelope::walk_records(file, bytes, start, fields_needed, &mut |index, input| {
+        let walked = envelope::walk_records(
+            file,
+            bytes,
+            start,
+            fields_needed,
+            unchecked_crc,
+            &mut |index, input| {
                 // The view is filled in place: moving it (a kilobyte) cost more than reading
                 // most records.
                 let mut view = RecordView::empty();
@@ -646,7 +664,8 @@ impl CloudTrailDecoder {
                     emit(self.flush_batch());
                 }
                 Ok(())
-            });
+            },
+        );
         outcome.rows = rows;
         outcome.skipped_records = skipped;
         outcome.filtered_records = filtered;

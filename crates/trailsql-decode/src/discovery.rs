@@ -33,36 +33,45 @@ impl SchemaDiscovery {
     /// Adds the leaves of every record in one (possibly gzipped) file.
     /// Returns the number of inflated bytes read.
     pub fn add_file(&mut self, file: &str, bytes: Vec<u8>) -> Result<u64, DecodeError> {
-        let bytes = inflate::maybe_inflate(bytes, self.max_inflated_bytes)
-            .map_err(|kind| DecodeError::in_file(file, kind))?;
+        let inflated =
+            inflate::maybe_inflate_keeping_cut(bytes, self.max_inflated_bytes, Vec::new())
+                .map_err(|(kind, _)| DecodeError::in_file(file, kind))?;
+        let bytes = inflated.bytes;
         let mut name = String::new();
-        envelope::walk_records(file, &bytes, PartStart::default(), true, &mut |_, input| {
-            let fields = input.into_fields()?;
-            let params = fields
-                .0
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("requestParameters"))
-                .map(|(_, raw)| *raw)
-                .filter(|raw| json::kind(*raw) == json::Kind::Object);
-            if let Some(params) = params {
-                name.clear();
-                name.push_str(REQUEST_PARAMETERS_PREFIX.trim_end_matches('_'));
-                // Already checked when the record was split, so walking it cannot fail.
-                let _ = flatten(
-                    &mut json::Cursor::new(params.get()),
-                    &mut name,
-                    0,
-                    false,
-                    &|_| true,
-                    &|_| true,
-                    &mut |name, cursor| {
-                        self.note(name);
-                        cursor.skip_value().map(|_| ())
-                    },
-                );
-            }
-            Ok(())
-        })?;
+        envelope::walk_records(
+            file,
+            &bytes,
+            PartStart::default(),
+            true,
+            inflated.unchecked_crc,
+            &mut |_, input| {
+                let fields = input.into_fields()?;
+                let params = fields
+                    .0
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("requestParameters"))
+                    .map(|(_, raw)| *raw)
+                    .filter(|raw| json::kind(*raw) == json::Kind::Object);
+                if let Some(params) = params {
+                    name.clear();
+                    name.push_str(REQUEST_PARAMETERS_PREFIX.trim_end_matches('_'));
+                    // Already checked when the record was split, so walking it cannot fail.
+                    let _ = flatten(
+                        &mut json::Cursor::new(params.get()),
+                        &mut name,
+                        0,
+                        false,
+                        &|_| true,
+                        &|_| true,
+                        &mut |name, cursor| {
+                            self.note(name);
+                            cursor.skip_value().map(|_| ())
+                        },
+                    );
+                }
+                Ok(())
+            },
+        )?;
         Ok(bytes.len() as u64)
     }
 

@@ -178,45 +178,91 @@ impl PartStart {
     }
 }
 
-/// Walks the records of one inflated file, calling `sink` with each record's index and
-/// fields in file order. With `fields_needed` false, records in a `Records` array are
-/// only checked and counted, and `sink` gets no fields. `start`: where the bytes start in
-/// their file (the start of a line), when they are a part of it.
-/// Bytes checked as UTF-8 a chunk at a time, from the last chunk to the first: `None`
-/// when they are not UTF-8.
+/// What checking an inflated file's bytes found.
+#[derive(Debug, PartialEq)]
+enum Checked<'a> {
+    /// All of them are UTF-8 (and their CRC, when asked for, matched).
+    Text(&'a str),
+    NotUtf8,
+    /// The CRC asked for did not match.
+    CrcMismatch,
+}
+
+/// Bytes checked as UTF-8 a chunk at a time, from the last chunk to the first, and when
+/// `crc` is given, their CRC-32 in the same pass (chunk by chunk, combined).
 ///
 /// The check reads every byte before the walk does. Checked from first to last, a file
 /// larger than the core's cache would leave its last bytes there, and the walk would start
 /// by fetching its first bytes again; checked from last to first, it leaves there the
-/// bytes the walk reads first.
-fn validated_last_to_first(bytes: &[u8]) -> Option<&str> {
+/// bytes the walk reads first. The inflate wrote those bytes last to first's start: its
+/// last bytes are the ones still in the cache. The CRC is taken here rather than by the
+/// inflate for the same reason: a separate pass would fetch a large file from memory once
+/// more.
+fn checked_last_to_first(bytes: &[u8], crc: Option<u32>) -> Checked<'_> {
     const CHUNK: usize = 128 * 1024;
+    let mut utf8 = true;
+    // The CRC of `bytes[end..]`.
+    let mut crc_after = 0;
     let mut end = bytes.len();
-    while end > CHUNK {
-        let mut start = end - CHUNK;
+    while end > 0 {
+        let mut start = end.saturating_sub(CHUNK);
         // A chunk starts where a character does: never at a continuation byte (`10xxxxxx`).
         // So the chunks are all valid exactly when the whole is: a character cut between
         // two chunks would leave the first one ending in an incomplete character.
         while start > 0 && bytes[start] & 0xC0 == 0x80 {
             start -= 1;
         }
-        simdutf8::basic::from_utf8(&bytes[start..end]).ok()?;
+        let chunk = &bytes[start..end];
+        // Once a chunk is found broken the rest are read only for the CRC: a CRC that
+        // does not match is the cause to report.
+        utf8 = utf8 && simdutf8::basic::from_utf8(chunk).is_ok();
+        if crc.is_some() {
+            crc_after = crate::inflate::crc32_combine(
+                crate::inflate::crc32(0, chunk),
+                crc_after,
+                bytes.len() - end,
+            );
+        } else if !utf8 {
+            return Checked::NotUtf8;
+        }
         end = start;
     }
-    simdutf8::basic::from_utf8(&bytes[..end]).ok()?;
+    if crc.is_some_and(|crc| crc != crc_after) {
+        return Checked::CrcMismatch;
+    }
+    if !utf8 {
+        return Checked::NotUtf8;
+    }
     // SAFETY: every byte of `bytes` was checked above, in chunks that each start at the
     // start of a character and end where the next chunk starts (or at the end).
-    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    Checked::Text(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
+/// Walks the records of one inflated file, calling `sink` with each record's index and
+/// fields in file order. With `fields_needed` false, records in a `Records` array are
+/// only checked and counted, and `sink` gets no fields. `start`: where the bytes start in
+/// their file (the start of a line), when they are a part of it. `unchecked_crc`: the
+/// CRC-32 the bytes' gzip trailer gives, when the inflate left it to be checked here.
 pub(crate) fn walk_records(
     file: &str,
     bytes: &[u8],
     start: PartStart,
     fields_needed: bool,
+    unchecked_crc: Option<u32>,
     sink: &mut RecordSink<'_>,
 ) -> Result<FileSummary, DecodeError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // The CRC covers every byte (a byte-order mark too), and comes before any other
+    // finding: of a damaged file, the damage is what to report.
+    let checked = unchecked_crc.map(|crc| checked_last_to_first(bytes, Some(crc)));
+    if checked == Some(Checked::CrcMismatch) {
+        return Err(DecodeError::in_file(
+            file,
+            crate::inflate::crc_mismatch(bytes.len()),
+        ));
+    }
+    let unmarked = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mark = bytes.len() - unmarked.len();
+    let bytes = unmarked;
     let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Err(DecodeError::in_file(file, DecodeErrorKind::Empty));
     };
@@ -236,9 +282,15 @@ pub(crate) fn walk_records(
         return Ok(walker.summary);
     }
     // Records decode up to the first invalid UTF-8 byte, which then fails its record.
-    let text = match validated_last_to_first(bytes) {
-        Some(text) => text,
-        None => match std::str::from_utf8(bytes) {
+    let checked = match checked {
+        // Checked with the byte-order mark, which is one whole character.
+        Some(Checked::Text(text)) => Checked::Text(&text[mark..]),
+        Some(other) => other,
+        None => checked_last_to_first(bytes, None),
+    };
+    let text = match checked {
+        Checked::Text(text) => text,
+        Checked::NotUtf8 | Checked::CrcMismatch => match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
         },
@@ -598,7 +650,14 @@ fn describe_start(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::validated_last_to_first;
+    use super::{Checked, checked_last_to_first};
+
+    fn validated_last_to_first(bytes: &[u8]) -> Option<&str> {
+        match checked_last_to_first(bytes, None) {
+            Checked::Text(text) => Some(text),
+            _ => None,
+        }
+    }
 
     /// Text of every character width, long enough for several chunks, so that chunk
     /// starts fall inside characters of each width.
@@ -637,5 +696,41 @@ mod tests {
         assert!(validated_last_to_first(cut).is_none());
         assert!(validated_last_to_first(&[0x80; 300_000]).is_none());
         assert_eq!(validated_last_to_first(b""), Some(""));
+    }
+
+    #[test]
+    fn the_crc_taken_with_the_utf8_check_is_the_crc_of_the_whole() {
+        let text = mixed_text(600 * 1024);
+        let crc = crate::inflate::crc32(0, &text);
+        let whole = std::str::from_utf8(&text).unwrap();
+        assert_eq!(
+            checked_last_to_first(&text, Some(crc)),
+            Checked::Text(whole)
+        );
+        assert_eq!(
+            checked_last_to_first(&text, Some(crc ^ 1)),
+            Checked::CrcMismatch
+        );
+        assert_eq!(checked_last_to_first(b"", Some(0)), Checked::Text(""));
+        // A changed byte anywhere: the CRC no longer matches, and that is the finding
+        // even where the byte also breaks the UTF-8.
+        for at in [0, 131_071, 131_072, 300_000, text.len() - 1] {
+            for bad in [0xFF, b'x'] {
+                let mut broken = text.clone();
+                broken[at] = bad;
+                if broken[at] == text[at] {
+                    continue;
+                }
+                assert_eq!(
+                    checked_last_to_first(&broken, Some(crc)),
+                    Checked::CrcMismatch,
+                    "byte {bad:#x} at {at}"
+                );
+            }
+        }
+        let mut broken = text.clone();
+        broken[300_000] = 0xFF;
+        let crc = crate::inflate::crc32(0, &broken);
+        assert_eq!(checked_last_to_first(&broken, Some(crc)), Checked::NotUtf8);
     }
 }

@@ -37,24 +37,62 @@ pub fn maybe_inflate_with_zlib_into(
     inflate_into(bytes, limit, out, false)
 }
 
+/// A file's inflated bytes, and the CRC-32 its gzip trailer gives when checking it was
+/// left to the pass that reads the bytes next ([`crate::envelope`]'s UTF-8 check):
+/// output larger than the core's cache is then read once less.
+pub(crate) struct Inflated {
+    pub bytes: Vec<u8>,
+    pub unchecked_crc: Option<u32>,
+}
+
 /// [`maybe_inflate_into`], keeping what a gzip stream cut short inflated to: the error
 /// and those bytes, which are exactly the file's first bytes, so the records they hold
 /// whole may be kept (`--on-error skip`). Of a stream found broken any other way nothing
 /// is kept (the bytes empty): those inflated just before the damage showed may be wrong.
+/// The CRC of a file of one gzip member is left unchecked (see [`Inflated`]).
 pub(crate) fn maybe_inflate_keeping_cut(
     bytes: Vec<u8>,
     limit: u64,
     mut out: Vec<u8>,
-) -> Result<Vec<u8>, (DecodeErrorKind, Vec<u8>)> {
+) -> Result<Inflated, (DecodeErrorKind, Vec<u8>)> {
     if !is_gzip(&bytes) {
-        return inflate_into(bytes, limit, out, true).map_err(|kind| (kind, Vec::new()));
+        return match inflate_into(bytes, limit, out, true) {
+            Ok(bytes) => Ok(Inflated {
+                bytes,
+                unchecked_crc: None,
+            }),
+            Err(kind) => Err((kind, Vec::new())),
+        };
     }
     out.clear();
-    match inflate_gzip(&bytes, limit, &mut out, true) {
-        Ok(()) => Ok(out),
+    match inflate_gzip(&bytes, limit, &mut out, true, true) {
+        Ok(unchecked_crc) => Ok(Inflated {
+            bytes: out,
+            unchecked_crc,
+        }),
         Err(kind @ DecodeErrorKind::Gzip { .. }) if is_cut_short(&kind) => Err((kind, out)),
         Err(kind) => Err((kind, Vec::new())),
     }
+}
+
+/// The error of a gzip member whose output does not match its trailer's CRC, as zlib-rs
+/// gives it.
+pub(crate) fn crc_mismatch(inflated: usize) -> DecodeErrorKind {
+    DecodeErrorKind::Gzip {
+        inflated: inflated as u64,
+        message: "deflate decompression error: incorrect data check".to_string(),
+    }
+}
+
+/// The CRC-32 of `bytes` continued from `crc` (0 to start one), as a gzip trailer holds it.
+pub(crate) fn crc32(crc: u32, bytes: &[u8]) -> u32 {
+    // SAFETY: libdeflate reads exactly `bytes.len()` bytes from `bytes`.
+    unsafe { libdeflate_sys::libdeflate_crc32(crc, bytes.as_ptr().cast(), bytes.len()) }
+}
+
+/// The CRC-32 of `a` then `b`, from `crc32(0, a)`, `crc32(0, b)` and `b.len()`.
+pub(crate) fn crc32_combine(a: u32, b: u32, b_len: usize) -> u32 {
+    zlib_rs::crc32::crc32_combine(a, b, b_len as u64)
 }
 
 /// What a gzip stream that ends before its members do is said to be.
@@ -77,7 +115,7 @@ fn inflate_into(
         return Ok(bytes);
     }
     out.clear();
-    inflate_gzip(&bytes, limit, &mut out, libdeflate_first)?;
+    inflate_gzip(&bytes, limit, &mut out, libdeflate_first, false)?;
     Ok(out)
 }
 
@@ -88,14 +126,17 @@ fn inflate_into(
 /// no window is copied between calls. libdeflate does it when the trailer's length gives
 /// the room (it inflates this trail's JSON about a fifth faster than zlib-rs); zlib-rs
 /// does what libdeflate declines, and says where a broken member breaks. Header, CRC and
-/// length are checked either way.
+/// length are checked either way, except that with `defer_crc` the CRC of an input that
+/// is one member libdeflate inflated is returned, for the caller to check.
 fn inflate_gzip(
     mut input: &[u8],
     limit: u64,
     out: &mut Vec<u8>,
     libdeflate_first: bool,
-) -> Result<(), DecodeErrorKind> {
+    defer_crc: bool,
+) -> Result<Option<u32>, DecodeErrorKind> {
     let limit_len = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut unchecked_crc = None;
     while !input.is_empty() {
         if !is_gzip(input) {
             return Err(DecodeErrorKind::Gzip {
@@ -103,16 +144,56 @@ fn inflate_gzip(
                 message: "invalid gzip header after a gzip member".to_string(),
             });
         }
+        let start = out.len();
         let fast = libdeflate_first
             .then(|| libdeflate::inflate_member(input, limit_len, out))
             .flatten();
         let consumed = match fast {
-            Some(consumed) => consumed,
+            Some((consumed, crc)) if defer_crc && start == 0 && consumed == input.len() => {
+                unchecked_crc = Some(crc);
+                consumed
+            }
+            Some((consumed, crc)) if crc32(0, &out[start..]) == crc => consumed,
+            // zlib-rs inflates a member whose CRC does not match again, and says so.
+            Some(_) => {
+                out.truncate(start);
+                zlib_member(input, limit, out)?
+            }
             None => zlib_member(input, limit, out)?,
         };
         input = &input[consumed..];
     }
-    Ok(())
+    Ok(unchecked_crc)
+}
+
+/// The length of the gzip member header at the start of `input` (RFC 1952), for a header
+/// libdeflate's raw inflate can follow: `None` for any other (one with a header CRC or
+/// reserved flags, or cut short), which zlib-rs then reads.
+fn gzip_header_len(input: &[u8]) -> Option<usize> {
+    const FHCRC: u8 = 0x02;
+    const FEXTRA: u8 = 0x04;
+    const FNAME: u8 = 0x08;
+    const FCOMMENT: u8 = 0x10;
+    const RESERVED: u8 = 0xE0;
+    const DEFLATE: u8 = 8;
+    let [0x1f, 0x8b, DEFLATE, flags] = *input.get(..4)? else {
+        return None;
+    };
+    if flags & (FHCRC | RESERVED) != 0 {
+        return None;
+    }
+    // After the flags: modification time (4 bytes), extra flags and operating system.
+    let mut at = 10;
+    if flags & FEXTRA != 0 {
+        let length = input.get(at..at + 2)?;
+        at += 2 + usize::from(u16::from_le_bytes([length[0], length[1]]));
+    }
+    for field in [FNAME, FCOMMENT] {
+        if flags & field != 0 {
+            at += memchr::memchr(0, input.get(at..)?)? + 1;
+        }
+    }
+    (at <= input.len()).then_some(at)
 }
 
 /// The trailer's length of the last member (mod 4 GiB): it sizes a single-member file
@@ -196,8 +277,8 @@ mod libdeflate {
     use std::ptr::NonNull;
 
     use libdeflate_sys::{
-        libdeflate_alloc_decompressor, libdeflate_decompressor, libdeflate_free_decompressor,
-        libdeflate_gzip_decompress_ex, libdeflate_result_LIBDEFLATE_SUCCESS,
+        libdeflate_alloc_decompressor, libdeflate_decompressor, libdeflate_deflate_decompress_ex,
+        libdeflate_free_decompressor, libdeflate_result_LIBDEFLATE_SUCCESS,
     };
 
     /// The most room reserved on the trailer's word: past it (or past what deflate can
@@ -205,11 +286,21 @@ mod libdeflate {
     /// small file claiming gigabytes reserves nothing it does not fill.
     const MOST_ROOM: usize = 1 << 30;
     const DEFLATE_MOST_EXPANSION: usize = 1032;
+    /// The trailer: the output's CRC-32, then its length (mod 4 GiB).
+    const TRAILER: usize = 8;
 
     /// Inflates the gzip member at the start of `input` onto `out`, into room for the
-    /// trailer's length: `Some(bytes of input taken)`, or `None` when there is no room
-    /// to trust or libdeflate fails (too little room, bad data), leaving `out` as it was.
-    pub(super) fn inflate_member(input: &[u8], limit: usize, out: &mut Vec<u8>) -> Option<usize> {
+    /// trailer's length, and checks that length: `Some((bytes of input taken, the
+    /// trailer's CRC))`, the CRC not yet checked, or `None` when there is no room to trust,
+    /// the header is one zlib-rs reads, or libdeflate fails (too little room, bad data),
+    /// leaving `out` as it was.
+    pub(super) fn inflate_member(
+        input: &[u8],
+        limit: usize,
+        out: &mut Vec<u8>,
+    ) -> Option<(usize, u32)> {
+        let header = super::gzip_header_len(input)?;
+        let deflate = &input[header..];
         let hinted = super::hinted_length(input);
         let most = limit
             .saturating_sub(out.len())
@@ -222,14 +313,14 @@ mod libdeflate {
         let decompressor = Decompressor::new()?;
         let room = out.spare_capacity_mut();
         let (mut taken, mut written) = (0usize, 0usize);
-        // SAFETY: libdeflate reads at most `input.len()` bytes of `input` and writes at
+        // SAFETY: libdeflate reads at most `deflate.len()` bytes of `deflate` and writes at
         // most `hinted` bytes to the spare capacity, which `reserve` made at least that
         // long; it reports how many it wrote, and only those are taken into `out`.
         let result = unsafe {
-            libdeflate_gzip_decompress_ex(
+            libdeflate_deflate_decompress_ex(
                 decompressor.0.as_ptr(),
-                input.as_ptr().cast(),
-                input.len(),
+                deflate.as_ptr().cast(),
+                deflate.len(),
                 room.as_mut_ptr().cast(),
                 hinted,
                 &mut taken,
@@ -239,9 +330,14 @@ mod libdeflate {
         if result != libdeflate_result_LIBDEFLATE_SUCCESS || written > hinted {
             return None;
         }
+        let trailer = deflate.get(taken..taken + TRAILER)?;
+        let word = |at: usize| u32::from_le_bytes(trailer[at..at + 4].try_into().expect("4 bytes"));
+        if word(4) != written as u32 {
+            return None;
+        }
         // SAFETY: the first `written` bytes of the spare capacity were initialised above.
         unsafe { out.set_len(out.len() + written) };
-        Some(taken)
+        Some((header + taken + TRAILER, word(0)))
     }
 
     struct Decompressor(NonNull<libdeflate_decompressor>);
@@ -353,7 +449,7 @@ pub(crate) mod tests {
         let data = gzip(&text);
         let mut out = b"kept".to_vec();
         let taken = libdeflate::inflate_member(&data, 1 << 20, &mut out);
-        assert_eq!(taken, Some(data.len()));
+        assert_eq!(taken, Some((data.len(), crc32(0, &text))));
         assert_eq!(&out[..4], b"kept");
         assert_eq!(&out[4..], &text[..]);
         // No room to trust: past the limit, or a trailer claiming more than deflate
@@ -368,6 +464,78 @@ pub(crate) mod tests {
         lying[at..].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(libdeflate::inflate_member(&lying, 1 << 40, &mut out), None);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn headers_with_a_name_comment_or_extra_field_are_inflated_by_libdeflate() {
+        let text = counting_words(50_000, 97);
+        let mut encoder = flate2::GzBuilder::new()
+            .filename("trail.json")
+            .comment("a comment")
+            .extra(vec![1, 2, 3, 4, 5])
+            .write(Vec::new(), Compression::default());
+        encoder.write_all(&text).unwrap();
+        let data = encoder.finish().unwrap();
+        let header = gzip_header_len(&data).expect("a header libdeflate can follow");
+        assert_eq!(
+            header,
+            10 + 2 + 5 + "trail.json".len() + 1 + "a comment".len() + 1
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            libdeflate::inflate_member(&data, 1 << 24, &mut out),
+            Some((data.len(), crc32(0, &text)))
+        );
+        assert_eq!(out, text);
+        // A header CRC, reserved flags, another method or a cut header: zlib-rs reads it.
+        for (at, value) in [(3, 0x02), (3, 0x20), (2, 7)] {
+            let mut odd = data.clone();
+            odd[at] = value;
+            assert_eq!(gzip_header_len(&odd), None, "byte {at} = {value:#x}");
+        }
+        assert_eq!(gzip_header_len(&data[..20]), None);
+        assert_eq!(gzip_header_len(&data[..9]), None);
+    }
+
+    #[test]
+    fn the_crc_of_one_member_is_left_to_the_reader_and_of_several_checked() {
+        let text = counting_words(300_000, 251);
+        let data = gzip(&text);
+        let Ok(inflated) = maybe_inflate_keeping_cut(data.clone(), 1 << 24, Vec::new()) else {
+            panic!("a sound file inflates");
+        };
+        assert_eq!(inflated.bytes, text);
+        assert_eq!(inflated.unchecked_crc, Some(crc32(0, &text)));
+        let mut two = data.clone();
+        two.extend(gzip(b"more"));
+        let Ok(inflated) = maybe_inflate_keeping_cut(two, 1 << 24, Vec::new()) else {
+            panic!("a sound file inflates");
+        };
+        assert_eq!(inflated.unchecked_crc, None);
+        // A wrong CRC in the first of two members fails there, with zlib-rs's error, which
+        // is the one the reader of a single member's bytes gives.
+        let mut wrong = data.clone();
+        let at = wrong.len() - 8;
+        wrong[at] ^= 1;
+        let expected = crc_mismatch(text.len());
+        assert_eq!(maybe_inflate(wrong.clone(), 1 << 24).unwrap_err(), expected);
+        wrong.extend(gzip(b"more"));
+        let Err((kind, kept)) = maybe_inflate_keeping_cut(wrong, 1 << 24, Vec::new()) else {
+            panic!("a wrong CRC fails");
+        };
+        assert_eq!(kind, expected);
+        assert!(kept.is_empty());
+    }
+
+    #[test]
+    fn crcs_of_chunks_combine_into_the_crc_of_the_whole() {
+        let text = counting_words(100_000, 13);
+        let whole = crc32(0, &text);
+        for cut in [0, 1, 4095, 50_000, text.len()] {
+            let (a, b) = text.split_at(cut);
+            assert_eq!(crc32_combine(crc32(0, a), crc32(0, b), b.len()), whole);
+            assert_eq!(crc32(crc32(0, a), b), whole);
+        }
     }
 
     #[test]

@@ -1090,3 +1090,93 @@ fn whitespace_between_tokens_changes_no_value() {
         }
     }
 }
+
+/// `text` gzipped, with the CRC in its trailer changed when `wrong_crc`.
+fn gzipped(text: &[u8], wrong_crc: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text).unwrap();
+    let mut data = encoder.finish().unwrap();
+    if wrong_crc {
+        let at = data.len() - 8;
+        data[at] ^= 0x01;
+    }
+    data
+}
+
+#[test]
+fn a_gzip_file_whose_crc_does_not_match_fails_whole_and_keeps_nothing() {
+    let (_, text) = fixture("tests/fixtures/shapes/records.json");
+    assert!(decode_bytes(&["eventname"], &gzipped(&text, false)).unwrap() > 0);
+    let expected = trailsql_decode::maybe_inflate(gzipped(&text, true), u64::MAX).unwrap_err();
+    assert!(
+        expected.to_string().contains("incorrect data check"),
+        "{expected}"
+    );
+    // The same error whether the CRC is checked as the file is inflated (above) or with
+    // the text's UTF-8 check; also when that byte breaks the UTF-8 or the JSON: the damage
+    // is what is reported.
+    let mut broken_utf8 = text.clone();
+    broken_utf8[40] = 0xFF;
+    let mut broken_json = text.clone();
+    broken_json.truncate(text.len() / 2);
+    for (what, text) in [
+        ("sound", &text),
+        ("not UTF-8", &broken_utf8),
+        ("cut", &broken_json),
+    ] {
+        let mut data = gzipped(text, false);
+        let at = data.len() - 8;
+        let crc = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+        data[at..at + 4].copy_from_slice(&(crc ^ 0x8000_0001).to_le_bytes());
+        let error = decode_bytes(&["eventname"], &data).unwrap_err();
+        assert_eq!(error.location.file, "mem.json", "{what}");
+        assert_eq!(error.location.record, None, "{what}");
+        assert_eq!(
+            error.kind,
+            DecodeErrorKind::Gzip {
+                inflated: text.len() as u64,
+                message: "deflate decompression error: incorrect data check".to_string()
+            },
+            "{what}"
+        );
+    }
+    // Schema discovery reads the file the same way.
+    let mut discovery = SchemaDiscovery::new(1000, 1 << 30);
+    assert!(
+        discovery
+            .add_file("mem.json", gzipped(&text, false))
+            .is_ok()
+    );
+    let error = discovery
+        .add_file("mem.json", gzipped(&text, true))
+        .unwrap_err();
+    assert!(
+        matches!(error.kind, DecodeErrorKind::Gzip { .. }),
+        "{error}"
+    );
+    // Under skip: no rows from the file, and its error is counted.
+    let schema = CloudTrailSchema::default();
+    let projection = [schema.index_of("eventname").unwrap()];
+    let options = DecoderOptions {
+        on_error: OnError::Skip,
+        ..DecoderOptions::default()
+    };
+    let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), options);
+    let mut rows = 0;
+    let outcome = decoder
+        .decode_file("mem.json", gzipped(&text, true), &mut |b| {
+            rows += b.num_rows()
+        })
+        .unwrap();
+    rows += decoder.flush().map_or(0, |b| b.num_rows());
+    assert_eq!((rows, outcome.rows), (0, 0));
+    assert!(
+        matches!(
+            outcome.file_error.as_ref().map(|e| &e.kind),
+            Some(DecodeErrorKind::Gzip { .. })
+        ),
+        "{:?}",
+        outcome.file_error
+    );
+}
