@@ -236,6 +236,9 @@ struct KeyTree {
     /// A derived column (`actor`, ...) reads the tree, which also asks whether
     /// `sessionContext` is present.
     derived: bool,
+    /// When `type` is a leaf of this tree (`userIdentity`'s): that key in its quotes, and
+    /// the leaf.
+    type_leaf: Option<(&'static [u8], usize)>,
 }
 
 enum KeyNode {
@@ -263,12 +266,15 @@ impl KeyTree {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: &str) -> Option<&KeyNode> {
-        self.children
-            .iter()
-            .find(|(k, _)| k.len() == key.len() && k.eq_ignore_ascii_case(key))
-            .map(|(_, node)| node)
+        // A loop rather than `find`, which a second caller left out of line.
+        for (k, node) in &self.children {
+            if k.len() == key.len() && k.eq_ignore_ascii_case(key) {
+                return Some(node);
+            }
+        }
+        None
     }
 }
 
@@ -464,6 +470,10 @@ impl CloudTrailDecoder {
             }
         }
         identity_tree.derived = derived_identity;
+        identity_tree.type_leaf = match identity_tree.get("type") {
+            Some(KeyNode::Leaf(leaf)) => Some((b"\"type\"", *leaf)),
+            _ => None,
+        };
         let tls_index = TLS_LEAVES
             .iter()
             .enumerate()
@@ -1266,7 +1276,9 @@ const DERIVED_IDENTITY_LEAVES: &[&[&str]] = &[
 
 /// Walks an object in place, keeping the leaves `tree` names; `top` marks `userIdentity`
 /// itself, where a `sessionContext` object is noted. Other values are checked strictly
-/// only when `strict` (a column reads the whole object's text).
+/// only when `strict` (a column reads the whole object's text). Always inlined: out of
+/// line, its call cost more than the guess below saves a query that reads no `type`.
+#[inline(always)]
 fn stream_leaves<'a>(
     tree: &KeyTree,
     cursor: &mut Cursor<'a>,
@@ -1281,6 +1293,20 @@ fn stream_leaves<'a>(
     } else {
         tree.leaves
     };
+    // Producers write `type` first in `userIdentity` (479 of 486 sampled corpus records):
+    // a guess at it costs one comparison where parsing the key and looking it up costs
+    // several.
+    if let Some((quoted, leaf)) = tree.type_leaf
+        && cursor.eat_object_start_and_key(quoted)
+    {
+        read_leaf(cursor, view, leaf, &mut wanted)?;
+        if wanted == 0 {
+            return cursor.skip_object_rest();
+        }
+        return cursor.members_while_after_first(|cursor, key| {
+            walk_member(tree, cursor, key, view, top, strict, &mut wanted)
+        });
+    }
     walk_leaves(tree, cursor, view, top, strict, &mut wanted)
 }
 
@@ -1292,29 +1318,52 @@ fn walk_leaves<'a>(
     strict: bool,
     wanted: &mut usize,
 ) -> Result<(), SyntaxError> {
-    cursor.members_while(|cursor, key| {
-        let object_next = cursor.peek() == Some(b'{');
-        if top && object_next && key.eq_ignore_ascii_case("sessionContext") {
-            view.has_session_context = true;
+    cursor.members_while(|cursor, key| walk_member(tree, cursor, key, view, top, strict, wanted))
+}
+
+/// One member of an object [`walk_leaves`] walks, its key read: whether a leaf is still
+/// wanted.
+#[inline(always)]
+fn walk_member<'a>(
+    tree: &KeyTree,
+    cursor: &mut Cursor<'a>,
+    key: Cow<'a, str>,
+    view: &mut RecordView<'a>,
+    top: bool,
+    strict: bool,
+    wanted: &mut usize,
+) -> Result<bool, SyntaxError> {
+    let object_next = cursor.peek() == Some(b'{');
+    if top && object_next && key.eq_ignore_ascii_case("sessionContext") {
+        view.has_session_context = true;
+    }
+    match tree.get(&key) {
+        Some(KeyNode::Leaf(i)) => read_leaf(cursor, view, *i, wanted)?,
+        Some(KeyNode::Branch(subtree)) if object_next => {
+            walk_leaves(subtree, cursor, view, false, strict, wanted)?;
         }
-        match tree.get(&key) {
-            Some(KeyNode::Leaf(i)) => {
-                let (raw, plain) = cursor.read_value_noting_escapes(true)?;
-                if view.identity[*i].is_none() {
-                    view.identity[*i] = Some(raw);
-                    view.plain_identity |= u64::from(plain) << *i;
-                    *wanted = wanted.saturating_sub(1);
-                }
-            }
-            Some(KeyNode::Branch(subtree)) if object_next => {
-                walk_leaves(subtree, cursor, view, false, strict, wanted)?;
-            }
-            _ => {
-                cursor.read_value(strict)?;
-            }
+        _ => {
+            cursor.read_value(strict)?;
         }
-        Ok(*wanted > 0)
-    })
+    }
+    Ok(*wanted > 0)
+}
+
+/// Reads the value of the leaf `i` at the cursor, kept unless the leaf was found before.
+#[inline(always)]
+fn read_leaf<'a>(
+    cursor: &mut Cursor<'a>,
+    view: &mut RecordView<'a>,
+    i: usize,
+    wanted: &mut usize,
+) -> Result<(), SyntaxError> {
+    let (raw, plain) = cursor.read_value_noting_escapes(true)?;
+    if view.identity[i].is_none() {
+        view.identity[i] = Some(raw);
+        view.plain_identity |= u64::from(plain) << i;
+        *wanted = wanted.saturating_sub(1);
+    }
+    Ok(())
 }
 
 /// The first-level `requestParameters` keys that `columns` (flat names) could come from:

@@ -159,7 +159,7 @@ impl<'a> Cursor<'a> {
     /// Consumes `"key":` when the next key is exactly `quoted` (a key in its quotes, with
     /// no escapes), and otherwise moves nothing: a guess at the next key costs one
     /// comparison where parsing and looking it up costs several.
-    #[inline]
+    #[inline(always)]
     pub fn eat_key(&mut self, quoted: &[u8]) -> bool {
         let bytes = self.bytes();
         let pos = skip_ws_at(bytes, self.pos);
@@ -457,6 +457,42 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.end_or("expected `,` or `}`").into()),
             }
         }
+    }
+
+    /// [`Self::members_while`] for an object whose `{` and first member the caller has
+    /// read: from the separator after that member.
+    pub fn members_while_after_first<E: From<SyntaxError>>(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        loop {
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.end_or("expected `,` or `}`").into()),
+            }
+            let key = self.string()?;
+            self.expect(b':', "expected `:`")?;
+            if !member(self, key)? {
+                self.skip_object_rest()?;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Consumes `{` and then `"key":` when the object at the cursor starts with the key
+    /// `quoted` exactly (see [`Self::eat_key`]), and otherwise moves nothing.
+    #[inline]
+    pub fn eat_object_start_and_key(&mut self, quoted: &[u8]) -> bool {
+        let start = self.pos;
+        if self.eat(b'{') && self.eat_key(quoted) {
+            return true;
+        }
+        self.pos = start;
+        false
     }
 
     /// Walks the elements of an array, calling `element` at the start of each; `element`

@@ -1180,3 +1180,98 @@ fn a_gzip_file_whose_crc_does_not_match_fails_whole_and_keeps_nothing() {
         outcome.file_error
     );
 }
+
+#[test]
+fn user_identity_reads_alike_whether_type_comes_first_or_not() {
+    let identities = [
+        r#"{"type":"IAMUser","arn":"a1","sessionContext":{"sessionIssuer":{"type":"Role"}}}"#,
+        r#" { "type" : "Root" } "#,
+        r#"{"Type":"Mixed","arn":"a3"}"#,
+        r#"{"arn":"a4","type":"AWSService"}"#,
+        r#"{"type":"First","type":"Second","arn":"a5"}"#,
+        r#"{"type":"Esc\u0041ped","arn":"a6"}"#,
+        r#"{}"#,
+        r#"{"typeX":"no","arn":"a8"}"#,
+    ];
+    let records: Vec<String> = identities
+        .iter()
+        .enumerate()
+        .map(|(i, identity)| {
+            format!(r#"{{"eventVersion":"1.08","userIdentity":{identity},"eventID":"e{i}"}}"#)
+        })
+        .collect();
+    let file = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+    let types = [
+        Some("IAMUser"),
+        Some("Root"),
+        Some("Mixed"),
+        Some("AWSService"),
+        Some("First"),
+        Some("EscAped"),
+        None,
+        None,
+    ];
+    let arns = [
+        Some("a1"),
+        None,
+        Some("a3"),
+        Some("a4"),
+        Some("a5"),
+        Some("a6"),
+        None,
+        Some("a8"),
+    ];
+    let issuer_types = [Some("Role"), None, None, None, None, None, None, None];
+    let owned = |values: &[Option<&str>]| {
+        values
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    // `type` alone (the rest of the identity skipped once it is read), with `arn`, and
+    // with a leaf nested after it.
+    let columns: [&[&str]; 3] = [
+        &["useridentity_type"],
+        &["useridentity_type", "useridentity_arn"],
+        &[
+            "useridentity_type",
+            "useridentity_sessioncontext_sessionissuer_type",
+        ],
+    ];
+    for columns in columns {
+        let (batch, outcome) = decode_text_with(columns, &file);
+        assert_eq!(outcome.rows, identities.len(), "{columns:?}");
+        assert_eq!(
+            strings(&batch, "useridentity_type"),
+            owned(&types),
+            "{columns:?}"
+        );
+        if columns.contains(&"useridentity_arn") {
+            assert_eq!(strings(&batch, "useridentity_arn"), owned(&arns));
+        }
+        if columns.contains(&"useridentity_sessioncontext_sessionissuer_type") {
+            assert_eq!(
+                strings(&batch, "useridentity_sessioncontext_sessionissuer_type"),
+                owned(&issuer_types)
+            );
+        }
+    }
+}
+
+/// `text` decoded as a file with only `columns` projected.
+fn decode_text_with(columns: &[&str], text: &str) -> (RecordBatch, FileOutcome) {
+    let schema = CloudTrailSchema::default();
+    let projection: Vec<usize> = columns
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
+    let mut batches = Vec::new();
+    let outcome = decoder
+        .decode_file("mem.json", text.as_bytes().to_vec(), &mut |b| {
+            batches.push(b)
+        })
+        .unwrap();
+    batches.extend(decoder.flush());
+    (arrow_select_concat(&batches), outcome)
+}
