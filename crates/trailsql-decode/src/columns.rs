@@ -260,7 +260,7 @@ impl TextBuffer {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, value: &str) {
         if self.values.len() + value.len() > text_limits().1 {
             self.push_overflow(value.len());
@@ -341,19 +341,24 @@ pub(crate) struct Validity {
 }
 
 impl Validity {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, valid: bool) {
         match &mut self.bits {
             Some(bits) => bits.append(valid),
             None if valid => {}
-            None => {
-                let mut bits = BooleanBufferBuilder::new(self.rows.max(1024));
-                bits.append_n(self.rows, true);
-                bits.append(false);
-                self.bits = Some(bits);
-            }
+            None => self.first_null(),
         }
         self.rows += 1;
+    }
+
+    /// The bitmap, from the first NULL on: every row before it valid.
+    #[cold]
+    #[inline(never)]
+    fn first_null(&mut self) {
+        let mut bits = BooleanBufferBuilder::new(self.rows.max(1024));
+        bits.append_n(self.rows, true);
+        bits.append(false);
+        self.bits = Some(bits);
     }
 
     fn truncate(&mut self, rows: usize) {

@@ -1079,6 +1079,7 @@ impl CloudTrailDecoder {
 
     /// Whether the record meets every filter; a value a filter reads that is missing
     /// fails it.
+    #[inline]
     fn keeps(&self, view: &RecordView<'_>) -> bool {
         self.top_filters
             .iter()

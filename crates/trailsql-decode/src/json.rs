@@ -100,6 +100,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The text from `start` to the cursor, which must span whole values.
+    #[inline]
     pub fn raw_since(&self, start: usize) -> Raw<'a> {
         Raw(&self.text[start..self.pos])
     }
@@ -485,7 +486,7 @@ impl<'a> Cursor<'a> {
 
     /// Consumes `{` and then `"key":` when the object at the cursor starts with the key
     /// `quoted` exactly (see [`Self::eat_key`]), and otherwise moves nothing.
-    #[inline]
+    #[inline(always)]
     pub fn eat_object_start_and_key(&mut self, quoted: &[u8]) -> bool {
         let start = self.pos;
         if self.eat(b'{') && self.eat_key(quoted) {
