@@ -194,10 +194,9 @@ enum Checked<'a> {
 /// The check reads every byte before the walk does. Checked from first to last, a file
 /// larger than the core's cache would leave its last bytes there, and the walk would start
 /// by fetching its first bytes again; checked from last to first, it leaves there the
-/// bytes the walk reads first. The inflate wrote those bytes last to first's start: its
-/// last bytes are the ones still in the cache. The CRC is taken here rather than by the
-/// inflate for the same reason: a separate pass would fetch a large file from memory once
-/// more.
+/// bytes the walk reads first; and it starts where the inflate, which writes first to
+/// last, left the cache. The CRC is taken here rather than by the inflate for the same
+/// reason: a pass of its own would fetch a large file from memory once more.
 fn checked_last_to_first(bytes: &[u8], crc: Option<u32>) -> Checked<'_> {
     const CHUNK: usize = 128 * 1024;
     let mut utf8 = true;

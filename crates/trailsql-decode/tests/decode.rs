@@ -766,7 +766,17 @@ fn escaped_and_plain_strings_read_alike_in_every_kind_of_column() {
 /// Every column of `text` decoded as one file named `name`.
 fn decode_text(name: &str, text: &str) -> (RecordBatch, FileOutcome) {
     let schema = CloudTrailSchema::new(&[vec!["streamname".to_string()]]);
-    let mut decoder = CloudTrailDecoder::new(&schema, None, DecoderOptions::default());
+    decode_text_in(&schema, None, name, text)
+}
+
+/// `text` decoded as the file `name`, with `projection` of `schema`'s columns.
+fn decode_text_in(
+    schema: &CloudTrailSchema,
+    projection: Option<&[usize]>,
+    name: &str,
+    text: &str,
+) -> (RecordBatch, FileOutcome) {
+    let mut decoder = CloudTrailDecoder::new(schema, projection, DecoderOptions::default());
     let mut batches = Vec::new();
     let outcome = decoder
         .decode_file(name, text.as_bytes().to_vec(), &mut |b| batches.push(b))
@@ -1265,13 +1275,5 @@ fn decode_text_with(columns: &[&str], text: &str) -> (RecordBatch, FileOutcome) 
         .iter()
         .map(|c| schema.index_of(c).unwrap())
         .collect();
-    let mut decoder = CloudTrailDecoder::new(&schema, Some(&projection), DecoderOptions::default());
-    let mut batches = Vec::new();
-    let outcome = decoder
-        .decode_file("mem.json", text.as_bytes().to_vec(), &mut |b| {
-            batches.push(b)
-        })
-        .unwrap();
-    batches.extend(decoder.flush());
-    (arrow_select_concat(&batches), outcome)
+    decode_text_in(&schema, Some(&projection), "mem.json", text)
 }
