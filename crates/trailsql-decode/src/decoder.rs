@@ -236,9 +236,8 @@ struct KeyTree {
     /// A derived column (`actor`, ...) reads the tree, which also asks whether
     /// `sessionContext` is present.
     derived: bool,
-    /// When `type` is a leaf of this tree (`userIdentity`'s): that key in its quotes, and
-    /// the leaf.
-    type_leaf: Option<(&'static [u8], usize)>,
+    /// The leaf `type` is, when it is a leaf of this tree (`userIdentity`'s).
+    type_leaf: Option<usize>,
 }
 
 enum KeyNode {
@@ -471,7 +470,7 @@ impl CloudTrailDecoder {
         }
         identity_tree.derived = derived_identity;
         identity_tree.type_leaf = match identity_tree.get("type") {
-            Some(KeyNode::Leaf(leaf)) => Some((b"\"type\"", *leaf)),
+            Some(KeyNode::Leaf(leaf)) => Some(*leaf),
             _ => None,
         };
         let tls_index = TLS_LEAVES
@@ -1297,8 +1296,8 @@ fn stream_leaves<'a>(
     // Producers write `type` first in `userIdentity` (479 of 486 sampled corpus records):
     // a guess at it costs one comparison where parsing the key and looking it up costs
     // several.
-    if let Some((quoted, leaf)) = tree.type_leaf
-        && cursor.eat_object_start_and_key(quoted)
+    if let Some(leaf) = tree.type_leaf
+        && cursor.eat_object_start_and_key(b"\"type\"")
     {
         read_leaf(cursor, view, leaf, &mut wanted)?;
         if wanted == 0 {
