@@ -495,6 +495,25 @@ pub(crate) mod tests {
         }
         assert_eq!(gzip_header_len(&data[..20]), None);
         assert_eq!(gzip_header_len(&data[..9]), None);
+        // A header CRC (the low 16 bits of the header's CRC-32) is checked by zlib-rs.
+        let plain = gzip(&text);
+        let mut header = plain[..10].to_vec();
+        header[3] |= 0x02;
+        let right = crc32(0, &header) as u16;
+        let with_header_crc = |crc16: u16| {
+            let mut data = header.clone();
+            data.extend(crc16.to_le_bytes());
+            data.extend(&plain[10..]);
+            data
+        };
+        assert_eq!(
+            maybe_inflate(with_header_crc(right), 1 << 24).unwrap(),
+            text
+        );
+        assert!(matches!(
+            maybe_inflate(with_header_crc(right ^ 1), 1 << 24),
+            Err(DecodeErrorKind::Gzip { .. })
+        ));
     }
 
     #[test]
