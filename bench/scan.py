@@ -183,6 +183,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per query")
     parser.add_argument("--dir", default="/tmp/trailsql-bench")
     parser.add_argument("--profile", default="release", help="cargo profile of the binaries")
+    parser.add_argument("--binary", help="the trailsql binary to measure (default: the "
+                        "--profile build's; bench/pgo.sh builds target/pgo/release/trailsql)")
     parser.add_argument("--queries", default=",".join(QUERIES), help="which queries")
     parser.add_argument("--no-duckdb", action="store_true")
     parser.add_argument("--tree", help="an existing tree to run the queries over instead "
@@ -195,7 +197,7 @@ def main():
     if args.quick:
         args.sizes, args.rounds, args.dir = "2MB", 1, os.path.join(args.dir, "quick")
 
-    binary = os.path.join(ROOT, "target", args.profile, "trailsql")
+    binary = args.binary or os.path.join(ROOT, "target", args.profile, "trailsql")
     floor = os.path.join(ROOT, "target", args.profile, "examples", "inflate_floor")
     duckdb_cmd = [sys.executable, "-c", DUCKDB_RUNNER]
     names = args.queries.split(",")
