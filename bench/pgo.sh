@@ -31,10 +31,10 @@ SQL
 }
 
 if [ "${1:-}" = "--check" ]; then
-    binary=$2
+    binary=${2:?usage: bench/pgo.sh --check TRAILSQL_BINARY}
     trail=$(mktemp -d)
     trap 'rm -rf "$trail"' EXIT
-    "$binary" generate "$trail" --realistic --size 2MB --seed 7 --accounts 2 --regions 2 2> /dev/null
+    "$binary" generate "$trail" --realistic --size 2MB --seed 7 --accounts 2 --regions 2
     TRAILSQL_CACHE_DIR="$trail/cache" train "$binary" "$trail"
     echo "the profile's runs work with $binary"
     exit 0
