@@ -154,6 +154,10 @@ def generate(binary, directory, size, shape):
     return info
 
 
+# The issue's bar: a query over the whole trail at most this many times the floor.
+BAR = 1.5
+
+
 def median(values):
     return statistics.median(values)
 
@@ -175,6 +179,34 @@ def small_cases(binary, directory, runs=21):
         walls = [measured([binary, path, "--format", "csv", "-c", sql])[0] for _ in range(runs)]
         rows.append((label, median(walls), min(walls)))
     return rows
+
+
+def print_round_ratios(results, names):
+    """Each round's wall time over the floor's in the same round, and with --before each
+    round's over the build before's: the spread says whether a difference in the medians
+    above is more than the machine's noise."""
+    print(f"| trail | query | engine | / floor, median | lowest | highest | rounds at or under {BAR}x "
+          f"| / before, median | lowest | highest |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size, _, _, _, samples in results:
+        floors = [wall for wall, _, _ in samples[("floor", "inflate")]]
+        for name in names:
+            for engine in ("trailsql", "before", "duckdb"):
+                if (engine, name) not in samples:
+                    continue
+                walls = [wall for wall, _, _ in samples[(engine, name)]]
+                ratios = [wall / floor for wall, floor in zip(walls, floors)]
+                under = sum(ratio <= BAR for ratio in ratios)
+                paired = ""
+                if engine == "trailsql" and ("before", name) in samples:
+                    befores = [wall for wall, _, _ in samples[("before", name)]]
+                    pairs = [wall / before for wall, before in zip(walls, befores)]
+                    paired = f"{median(pairs):.3f} | {min(pairs):.3f} | {max(pairs):.3f}"
+                else:
+                    paired = " | | "
+                label = "trailsql before" if engine == "before" else engine
+                print(f"| {size} | {name} | {label} | {median(ratios):.2f} | {min(ratios):.2f} | "
+                      f"{max(ratios):.2f} | {under} of {len(ratios)} | {paired} |")
 
 
 def main():
@@ -255,14 +287,14 @@ def main():
                 print(f"{size} {name}: {len(rows_ours)} rows, identical", file=sys.stderr)
         summary = {key: tuple(median([s[i] for s in runs]) for i in range(3))
                    for key, runs in samples.items()}
-        results.append((size, info, floor_note, summary))
+        results.append((size, info, floor_note, summary, samples))
     if args.quick:
         print("answers identical")
         return
 
     print(f"| trail | query | engine | wall s | CPU s | CPU/wall | peak RSS MiB | / floor | / own inflate | DuckDB / trailsql |")
     print(f"|---|---|---|---|---|---|---|---|---|---|")
-    for size, info, floor_note, summary in results:
+    for size, info, floor_note, summary, _ in results:
         floor_wall, floor_cpu, floor_rss = summary[("floor", "inflate")]
         own_wall, own_cpu, own_rss = summary[("floor", "ours")]
         print(f"| {size} | inflate floor | flate2+zlib-rs | {floor_wall:.2f} | {floor_cpu:.2f} | "
@@ -285,8 +317,11 @@ def main():
             if ("duckdb", name) in summary:
                 print(f"| {size} | {name} | DuckDB | {d_wall:.2f} | {d_cpu:.2f} | "
                       f"{d_cpu / d_wall:.2f} | {d_rss:.0f} | {d_wall / floor_wall:.2f} | | |")
+    if args.rounds > 1:
+        print()
+        print_round_ratios(results, names)
     print()
-    for size, info, floor_note, _ in results:
+    for size, info, floor_note, _, _ in results:
         print(f"- {size}: {info['note']}; floor: {floor_note}")
     if not args.tree:
         print()
