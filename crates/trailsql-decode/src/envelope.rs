@@ -273,7 +273,7 @@ pub(crate) fn walk_records(
         sink,
         summary: FileSummary::default(),
     };
-    if !matches!(bytes[first], b'{' | b'[') {
+    if starts_other_than_json(bytes) {
         walker
             .summary
             .skipped
@@ -314,6 +314,17 @@ pub(crate) fn walk_records(
         walker.note(Envelope::Ndjson);
     }
     Ok(walker.summary)
+}
+
+/// Whether `bytes` (a file, or its first bytes) start with something other than JSON's
+/// `{` or `[`, after an optional byte-order mark and whitespace: such a file is skipped
+/// as not JSON. Whitespace alone, or nothing, answers `false`.
+pub fn starts_other_than_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| !matches!(b, b'{' | b'['))
 }
 
 struct Walker<'w, 's> {
@@ -649,7 +660,23 @@ fn describe_start(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Checked, checked_last_to_first};
+    use super::{Checked, checked_last_to_first, starts_other_than_json};
+
+    #[test]
+    fn a_start_other_than_an_object_or_array_is_not_json() {
+        for json in [&b"{}"[..], b"[", b" \n\t{", b"\xEF\xBB\xBF{", b"", b"   "] {
+            assert!(!starts_other_than_json(json), "{json:?}");
+        }
+        for other in [
+            &b"PAR1"[..],
+            b"\x1f\x8b",
+            b" x{",
+            b"\xEF\xBB\xBF\xEF\xBB\xBF{",
+            b"null",
+        ] {
+            assert!(starts_other_than_json(other), "{other:?}");
+        }
+    }
 
     fn validated_last_to_first(bytes: &[u8]) -> Option<&str> {
         match checked_last_to_first(bytes, None) {

@@ -28,7 +28,7 @@ mod time;
 
 pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
 pub use discovery::SchemaDiscovery;
-pub use envelope::{Envelope, FileSummary, PartStart, SkipReason};
+pub use envelope::{Envelope, FileSummary, PartStart, SkipReason, starts_other_than_json};
 pub use error::{DecodeError, DecodeErrorKind, Location};
 pub use filter::{TextFilter, TextTest};
 pub use gzip_stream::{GzipStream, GzipStreamError, gzip_splits, gzip_trailer_length};

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use trailsql_decode::{
     DecodeError, DecodeErrorKind, GzipStream, GzipStreamError, PartStart, gzip_splits,
-    gzip_trailer_length, is_gzip, part_end,
+    gzip_trailer_length, is_gzip, part_end, starts_other_than_json,
 };
 
 use crate::error::{Error, Result};
@@ -195,6 +195,11 @@ pub(crate) struct PartReader {
     buffer: Vec<u8>,
     taken: usize,
     at_end: bool,
+    /// Whether a part has been handed out.
+    begun: bool,
+    /// The file does not start as JSON does: its first part was what had been read, and
+    /// nothing more is read.
+    not_json: bool,
 }
 
 impl PartReader {
@@ -208,6 +213,8 @@ impl PartReader {
             buffer: Vec::new(),
             taken: 0,
             at_end: false,
+            begun: false,
+            not_json: false,
         }
     }
 
@@ -215,9 +222,21 @@ impl PartReader {
     fn next_part(&mut self) -> Result<Option<&[u8]>> {
         self.buffer.drain(..self.taken);
         self.taken = 0;
+        if self.not_json {
+            return Ok(None);
+        }
+        let first = !std::mem::replace(&mut self.begun, true);
         let mut want = self.size.bytes;
         loop {
             self.fill(want)?;
+            // A file that does not start as JSON does (a large Parquet file or archive
+            // beside the logs) is one part, what has been read: the decoder skips it as
+            // not JSON. Cut into parts, it was read whole or failed as broken JSON.
+            if first && starts_other_than_json(&self.buffer) {
+                self.not_json = true;
+                self.taken = self.buffer.len();
+                break;
+            }
             if self.at_end {
                 self.taken = self.buffer.len();
                 break;
@@ -315,6 +334,12 @@ impl PartReader {
                 usize::try_from(self.size.most.saturating_add(1)).unwrap_or(usize::MAX)
             }
         };
+        // What decoding skips as not JSON is not read further (gzip read plain is
+        // inflated by the decoder, and judged then).
+        self.fill(FIRST_READ.min(most))?;
+        if !is_gzip(&self.buffer) && starts_other_than_json(&self.buffer) {
+            return Ok(self.buffer);
+        }
         self.fill(most)?;
         Ok(self.buffer)
     }

@@ -464,6 +464,63 @@ async fn query_error(engine: &Engine, sql: &str) -> String {
         .to_string()
 }
 
+/// A Parquet file (or any file that is not JSON) beside the logs, larger than a part, is
+/// skipped as not JSON from its first bytes, as a small one is. Before, its bytes were cut
+/// into parts wherever a `}` ended a line before one starting with `{`, and the first part
+/// after such a place failed the query as broken JSON.
+#[tokio::test]
+async fn a_large_file_that_is_not_json_is_skipped_after_its_first_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = ndjson(1, 50);
+    std::fs::write(dir.path().join("export.ndjson"), &export).unwrap();
+    let mut parquet = b"PAR1\x15\x04".to_vec();
+    for i in 0..60_000u32 {
+        parquet.extend_from_slice(&i.to_le_bytes());
+        parquet.extend_from_slice(b"\x19}\n{\"k\":\x00");
+    }
+    assert!(parquet.len() > 600_000);
+    std::fs::write(dir.path().join("trail.parquet"), &parquet).unwrap();
+    std::fs::write(dir.path().join("archive.gz"), gzip(&parquet)).unwrap();
+    let source = [dir.path().to_str().unwrap()];
+    let cache = tempfile::tempdir().unwrap();
+    for (label, options) in [
+        ("whole", EngineOptions::default()),
+        (
+            "parts",
+            EngineOptions {
+                part_bytes: 4096,
+                target_partitions: Some(2),
+                ..EngineOptions::default()
+            },
+        ),
+        (
+            "parts, filling the Parquet cache",
+            EngineOptions {
+                part_bytes: 4096,
+                parquet_cache: Some(cache.path().to_path_buf()),
+                ..EngineOptions::default()
+            },
+        ),
+    ] {
+        let engine = Engine::open(&source, options).await.unwrap();
+        let (got, stats) = query(&engine, "SELECT count(*) AS n FROM cloudtrail").await;
+        assert!(got.contains("| 50 |"), "{label}: {got}");
+        assert_eq!(
+            stats.files_skipped.get("not JSON").map(|s| s.count),
+            Some(2),
+            "{label}: {stats}"
+        );
+        assert_eq!(stats.files_failed, 0, "{label}: {stats}");
+        if label != "whole" {
+            // Neither file is read (or inflated) past its first part or first read.
+            assert!(
+                stats.bytes_inflated < (export.len() + parquet.len()) as u64,
+                "{label}: {stats}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn plain_files_too_large_to_hold_whole_are_read_in_parts_with_the_same_answers() {
     let dir = tempfile::tempdir().unwrap();
