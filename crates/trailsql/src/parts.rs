@@ -225,18 +225,20 @@ impl PartReader {
         if self.not_json {
             return Ok(None);
         }
-        let first = !std::mem::replace(&mut self.begun, true);
         let mut want = self.size.bytes;
-        loop {
-            self.fill(want)?;
+        if !std::mem::replace(&mut self.begun, true) {
             // A file that does not start as JSON does (a large Parquet file or archive
-            // beside the logs) is one part, what has been read: the decoder skips it as
-            // not JSON. Cut into parts, it was read whole or failed as broken JSON.
-            if first && starts_other_than_json(&self.buffer) {
+            // beside the logs) is one part, its first bytes: the decoder skips it as not
+            // JSON. Cut into parts, it was read whole or failed as broken JSON.
+            self.fill(FIRST_READ.min(want))?;
+            if starts_other_than_json(&self.buffer) {
                 self.not_json = true;
                 self.taken = self.buffer.len();
-                break;
+                return Ok(Some(&self.buffer[..self.taken]));
             }
+        }
+        loop {
+            self.fill(want)?;
             if self.at_end {
                 self.taken = self.buffer.len();
                 break;
