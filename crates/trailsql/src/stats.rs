@@ -218,7 +218,7 @@ impl fmt::Display for ScanStats {
             self.files_listed, self.files_read, self.bytes_read, self.bytes_inflated, self.events
         )?;
         if self.file_parts > 0 {
-            writeln!(f, "large files: read in {} parts", self.file_parts)?;
+            writeln!(f, "large files: read in {} part(s)", self.file_parts)?;
         }
         if self.parquet_files > 0 || self.objects_cached > 0 || self.objects_from_cache > 0 {
             writeln!(
