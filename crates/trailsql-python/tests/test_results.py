@@ -211,7 +211,7 @@ def test_a_large_plain_export_is_read_in_parts(tmp_path):
     assert res.fetchall() == [(records, "GetObject")]
     assert res.stats.file_parts == 2 and res.stats.files_read == 1
     assert res.stats.to_dict()["file_parts"] == 2
-    assert "read in 2 parts" in str(res.stats)
+    assert "read in 2 part(s)" in str(res.stats)
 
 
 def test_a_large_gzipped_export_is_inflated_in_parts(tmp_path):
