@@ -197,7 +197,6 @@ def print_round_ratios(results, names):
                 walls = [wall for wall, _, _ in samples[(engine, name)]]
                 ratios = [wall / floor for wall, floor in zip(walls, floors)]
                 under = sum(ratio <= BAR for ratio in ratios)
-                paired = ""
                 if engine == "trailsql" and ("before", name) in samples:
                     befores = [wall for wall, _, _ in samples[("before", name)]]
                     pairs = [wall / before for wall, before in zip(walls, befores)]

@@ -259,6 +259,8 @@ pub(crate) fn walk_records(
             crate::inflate::crc_mismatch(bytes.len()),
         ));
     }
+    // Judged before the byte-order mark is taken off: the rule takes one off itself.
+    let not_json = starts_other_than_json(bytes);
     let unmarked = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mark = bytes.len() - unmarked.len();
     let bytes = unmarked;
@@ -273,7 +275,7 @@ pub(crate) fn walk_records(
         sink,
         summary: FileSummary::default(),
     };
-    if starts_other_than_json(bytes) {
+    if not_json {
         walker
             .summary
             .skipped

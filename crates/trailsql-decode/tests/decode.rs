@@ -436,6 +436,35 @@ fn digests_and_foreign_json_are_skipped_with_a_reason() {
     );
 }
 
+/// One byte-order mark is taken off; a second is the start of something other than JSON.
+#[test]
+fn a_file_starting_with_two_byte_order_marks_is_not_json() {
+    let mut decoder = CloudTrailDecoder::new(
+        &CloudTrailSchema::default(),
+        None,
+        DecoderOptions::default(),
+    );
+    let outcome = decoder
+        .decode_file(
+            "twice.json",
+            b"\xEF\xBB\xBF\xEF\xBB\xBF{}".to_vec(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(
+        matches!(outcome.summary.skipped[..], [SkipReason::NotJson(_)]),
+        "{outcome:?}"
+    );
+    let outcome = decoder
+        .decode_file(
+            "once.json",
+            b"\xEF\xBB\xBF{\"Records\":[]}".to_vec(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(outcome.summary.skipped.is_empty(), "{outcome:?}");
+}
+
 #[test]
 fn batches_are_emitted_at_the_batch_size() {
     let schema = CloudTrailSchema::default();

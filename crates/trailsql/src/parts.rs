@@ -230,8 +230,7 @@ impl PartReader {
             // A file that does not start as JSON does (a large Parquet file or archive
             // beside the logs) is one part, its first bytes: the decoder skips it as not
             // JSON. Cut into parts, it was read whole or failed as broken JSON.
-            self.fill(FIRST_READ.min(want))?;
-            if starts_other_than_json(&self.buffer) {
+            if self.starts_other_than_json(want)? {
                 self.not_json = true;
                 self.taken = self.buffer.len();
                 return Ok(Some(&self.buffer[..self.taken]));
@@ -336,14 +335,19 @@ impl PartReader {
                 usize::try_from(self.size.most.saturating_add(1)).unwrap_or(usize::MAX)
             }
         };
-        // What decoding skips as not JSON is not read further (gzip read plain is
-        // inflated by the decoder, and judged then).
-        self.fill(FIRST_READ.min(most))?;
-        if !is_gzip(&self.buffer) && starts_other_than_json(&self.buffer) {
+        if self.starts_other_than_json(most)? {
             return Ok(self.buffer);
         }
         self.fill(most)?;
         Ok(self.buffer)
+    }
+
+    /// Reads the file's first bytes (up to `most`) and says whether they start other
+    /// than JSON does: decoding skips such a file as not JSON, so nothing more of it need
+    /// be read. Gzip read plain is inflated by the decoder, and judged then.
+    fn starts_other_than_json(&mut self, most: usize) -> Result<bool> {
+        self.fill(FIRST_READ.min(most))?;
+        Ok(!is_gzip(&self.buffer) && starts_other_than_json(&self.buffer))
     }
 
     /// The plain reader of a gzip file, of which `buffer` holds the first bytes read,
