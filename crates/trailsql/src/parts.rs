@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
 
 use trailsql_decode::{
@@ -130,6 +131,9 @@ pub(crate) struct PartsAhead {
     /// Where the current part starts in the file.
     start: PartStart,
     done: bool,
+    /// The bytes read from the file so far, as the reading thread last said; `None` for
+    /// an object held whole before it was read in parts (a store object).
+    read: Option<Arc<AtomicU64>>,
 }
 
 impl PartsAhead {
@@ -171,6 +175,13 @@ impl PartsAhead {
     /// starts after them.
     pub(crate) fn part_done(&mut self, records: usize) {
         self.start = self.start.after(&self.current, records);
+    }
+
+    /// The bytes read from the file so far (gzip: before inflating), which is less
+    /// than its size when reading stopped early (a file that is not JSON, a `LIMIT`
+    /// met, a part that failed); `None` for an object already held whole.
+    pub(crate) fn bytes_read(&self) -> Option<u64> {
+        self.read.as_ref().map(|read| read.load(Ordering::Relaxed))
     }
 }
 
@@ -272,9 +283,11 @@ impl PartReader {
         let (parts_tx, parts) = std::sync::mpsc::sync_channel(0);
         let (spent, spent_rx) = std::sync::mpsc::channel();
         let location = self.location.clone();
+        let read = self.listed.map(|_| Arc::new(AtomicU64::new(self.read)));
+        let told = read.clone();
         std::thread::Builder::new()
             .name("trailsql-parts".to_string())
-            .spawn(move || self.send_parts(&gate, &parts_tx, &spent_rx))
+            .spawn(move || self.send_parts(&gate, &parts_tx, &spent_rx, told.as_deref()))
             .map_err(|error| Error::Io {
                 path: location.clone(),
                 error,
@@ -286,22 +299,27 @@ impl PartReader {
             current: Vec::new(),
             start: PartStart::default(),
             done: false,
+            read,
         })
     }
 
     /// Sends every part, then `None` (or the error that ended the file), until the
-    /// reader hangs up.
+    /// reader hangs up; before each, says in `told` how many bytes have been read.
     fn send_parts(
         &mut self,
         gate: &ReadGate,
         parts: &SyncSender<Result<Option<Vec<u8>>>>,
         spent: &Receiver<Vec<u8>>,
+        told: Option<&AtomicU64>,
     ) {
         loop {
             let spare = spent.try_recv().unwrap_or_default();
             let pass = gate.enter_blocking();
             let part = self.next_owned_part(spare);
             drop(pass);
+            if let Some(told) = told {
+                told.store(self.read, Ordering::Relaxed);
+            }
             let last = !matches!(part, Ok(Some(_)));
             if parts.send(part).is_err() || last {
                 return;

@@ -520,6 +520,8 @@ impl ExecutionPlan for CloudTrailScanExec {
                     }
                     Some(Err(error)) => return Err(external(error)),
                 };
+                // What was read of the file, when reading stopped before its end.
+                let mut bytes_read = object.size;
                 let outcome = match (writer.as_mut(), body) {
                     (None, Body::Whole(bytes)) => decoder
                         .decode_file(&object.location, bytes, &mut |batch| {
@@ -577,6 +579,7 @@ impl ExecutionPlan for CloudTrailScanExec {
                                 break;
                             }
                         }
+                        bytes_read = parts.bytes_read().unwrap_or(object.size);
                         whole
                     }
                     (Some(writer), body) => {
@@ -613,7 +616,7 @@ impl ExecutionPlan for CloudTrailScanExec {
                         outcome
                     }
                 };
-                stats.update(|s| s.add_file(object.size, &outcome));
+                stats.update(|s| s.add_file(bytes_read, &outcome));
                 // Filters that tighten as rows arrive see each file's rows at once, not
                 // a batch's worth of files later.
                 if !running.is_empty()

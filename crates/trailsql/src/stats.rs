@@ -28,6 +28,9 @@ pub struct ScanStats {
     /// Parts that files too large to hold whole (plain, or gzip inflated as it was
     /// read) were read in (`EngineOptions::part_bytes`); 0 when every file was read whole.
     pub file_parts: u64,
+    /// Bytes read from the files (before inflating): a file read in parts counts only
+    /// what was read of it, when reading stopped early (one that is not JSON is judged
+    /// on its first 256 KiB; a `LIMIT` was met; a part failed).
     pub bytes_read: u64,
     pub bytes_inflated: u64,
     pub events: u64,
