@@ -366,10 +366,16 @@ impl Walker<'_, '_> {
         self.summary.note(envelope);
     }
 
-    /// Places a syntax error: the record it is in (the next one to be counted, once any
-    /// record has been seen) and its line and column.
+    /// Places a syntax error found outside a record's own reading: the record it is in
+    /// (the next one to be counted, once any record has been seen) and its line and
+    /// column.
     fn syntax(&self, error: SyntaxError) -> DecodeError {
-        let record = (self.index() > 0).then_some(self.index());
+        self.syntax_in(error, (self.index() > 0).then_some(self.index()))
+    }
+
+    /// Places a syntax error in `record` (none: not in a record), at its line and
+    /// column.
+    fn syntax_in(&self, error: SyntaxError, record: Option<usize>) -> DecodeError {
         let (line, column) = json::line_and_column(self.bytes, error.offset);
         let line = line + self.start.lines;
         let message = if error.offset >= self.bytes.len() || !self.bytes.is_ascii() {
@@ -449,7 +455,9 @@ impl Walker<'_, '_> {
         cursor.elements(|cursor| {
             if cursor.peek() != Some(b'{') {
                 let index = self.index();
-                let raw = cursor.value()?;
+                let raw = cursor
+                    .value()
+                    .map_err(|error| self.syntax_in(error, Some(index)))?;
                 (self.sink)(index, RecordInput::NotAnObject(raw.get()))?;
                 self.summary.records += 1;
                 return Ok(());
@@ -476,9 +484,10 @@ impl Walker<'_, '_> {
                 self.summary.records += 1;
                 Ok(())
             }
-            Err(WalkError::Syntax(error)) => {
-                Err(first_syntax_error(cursor.text(), start, error).into())
-            }
+            // In the record being read, the first one too.
+            Err(WalkError::Syntax(error)) => Err(self
+                .syntax_in(first_syntax_error(cursor.text(), start, error), Some(index))
+                .into()),
             Err(error) => Err(error),
         }
     }
@@ -487,7 +496,10 @@ impl Walker<'_, '_> {
         let before = self.summary.records;
         cursor.elements(|cursor| {
             if cursor.peek() == Some(b'{') {
-                let fields = cursor.object_fields()?;
+                let index = self.index();
+                let fields = cursor
+                    .object_fields()
+                    .map_err(|error| self.syntax_in(error, Some(index)))?;
                 return Ok(self.object(&fields)?);
             }
             let raw = cursor.value()?;

@@ -386,6 +386,79 @@ fn bad_input_errors_name_file_record_and_field() {
     );
 }
 
+/// A syntax error in a record names the record, the first one too (it used to be named
+/// only once a record had been read), whether the record is read for columns or only
+/// skipped by its structure.
+#[test]
+fn a_syntax_error_names_its_record_the_first_one_too() {
+    // (file, text, the record it breaks in, whether only a strict read sees the break:
+    // a skip by structure counts brackets, and sees a value cut short but not `[1}`)
+    let cases: [(&str, &[u8], usize, bool); 8] = [
+        (
+            "grammar.json",
+            br#"{"Records":[{"eventVersion":"1.08" "eventName":"A"},{"eventVersion":"1.08","eventName":"B"}]}"#,
+            0,
+            true,
+        ),
+        (
+            "mismatch.json",
+            br#"{"Records":[{"eventVersion":"1.08","eventName":[1},{"eventVersion":"1.08","eventName":"B"}]}"#,
+            0,
+            true,
+        ),
+        (
+            "first.json",
+            br#"{"Records":[{"eventVersion":"1.08","eventName":"A"#,
+            0,
+            false,
+        ),
+        (
+            "second.json",
+            br#"{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventVersion":"1.08","eventName":["#,
+            1,
+            false,
+        ),
+        (
+            "first.ndjson",
+            b"{\"eventVersion\":\"1.08\",\"eventName\":[1\n{\"eventVersion\":\"1.08\"}\n",
+            0,
+            false,
+        ),
+        (
+            "cut.ndjson",
+            b"{\"eventVersion\":\"1.08\"}\n{\"eventVersion\":\"1.08\",\"eventName\":\"A",
+            1,
+            false,
+        ),
+        ("array.json", br#"[{"eventVersion":"1.08","eventName":"A"#, 0, false),
+        ("element.json", br#"{"Records":[tru]}"#, 0, false),
+    ];
+    let schema = CloudTrailSchema::default();
+    let projection = [schema.index_of("eventname").unwrap()];
+    for (name, text, record, strict_only) in cases {
+        let unread: &[usize] = &[];
+        let projections = if strict_only {
+            &[&projection[..]][..]
+        } else {
+            &[&projection[..], unread][..]
+        };
+        for columns in projections {
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, Some(columns), DecoderOptions::default());
+            let error = decoder
+                .decode_file(name, text.to_vec(), &mut |_| {})
+                .unwrap_err();
+            assert_eq!(error.location.record, Some(record), "{error}");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("{name}: record {record}: invalid JSON at line")),
+                "{error}"
+            );
+        }
+    }
+}
+
 #[test]
 fn unprojected_bad_fields_do_not_fail() {
     let (batch, _) = decode(&["eventid"], "tests/fixtures/bad/wrong-type.json");
