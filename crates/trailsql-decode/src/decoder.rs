@@ -1859,7 +1859,7 @@ mod tests {
         ] {
             let (_, outcome) = decoded_with_small_limits(&lengths, columns, OnError::Fail);
             let error = outcome.unwrap_err();
-            assert_eq!(error.location.record, Some(1));
+            assert_eq!(error.location.record(), Some(1));
             assert_eq!(error.location.field.as_deref(), Some(field));
             assert_eq!(
                 error.kind,

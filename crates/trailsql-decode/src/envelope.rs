@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{DecodeError, DecodeErrorKind};
+use crate::error::{DecodeError, DecodeErrorKind, RecordPlace};
 use crate::json::{self, Cursor, Kind, ObjectFields, Raw, SyntaxError};
 
 /// The envelope a file's records were found in.
@@ -274,6 +274,7 @@ pub(crate) fn walk_records(
         fields_needed,
         sink,
         summary: FileSummary::default(),
+        records_contained: false,
     };
     if not_json {
         walker
@@ -336,6 +337,9 @@ struct Walker<'w, 's> {
     fields_needed: bool,
     sink: &'w mut RecordSink<'s>,
     summary: FileSummary,
+    /// Whether a container of records (a `Records` array, a bare array) has been
+    /// entered. Until then each top-level item is a record's place (an NDJSON line).
+    records_contained: bool,
 }
 
 /// Either a syntax error not yet placed, or a finished decoding error.
@@ -366,16 +370,28 @@ impl Walker<'_, '_> {
         self.summary.note(envelope);
     }
 
-    /// Places a syntax error found outside a record's own reading: the record it is in
-    /// (the next one to be counted, once any record has been seen) and its line and
-    /// column.
+    /// Places a syntax error found outside a record's own reading, at its line and
+    /// column. Once records came in a container, it is between them or after them (a
+    /// separator, the envelope's end, text after it): after the last record counted,
+    /// which was read whole before the error. Before that, a top-level item is where a
+    /// record would be (an NDJSON line): the next record, once any record has been
+    /// seen (before, the error may be in an envelope's start).
     fn syntax(&self, error: SyntaxError) -> DecodeError {
-        self.syntax_in(error, (self.index() > 0).then_some(self.index()))
+        let index = self.index();
+        let place = if self.records_contained {
+            index.checked_sub(1).map(RecordPlace::After)
+        } else {
+            (index > 0).then_some(RecordPlace::In(index))
+        };
+        self.syntax_at(error, place)
     }
 
-    /// Places a syntax error in `record` (none: not in a record), at its line and
-    /// column.
-    fn syntax_in(&self, error: SyntaxError, record: Option<usize>) -> DecodeError {
+    /// Places a syntax error in `record`, at its line and column.
+    fn syntax_in(&self, error: SyntaxError, record: usize) -> DecodeError {
+        self.syntax_at(error, Some(RecordPlace::In(record)))
+    }
+
+    fn syntax_at(&self, error: SyntaxError, place: Option<RecordPlace>) -> DecodeError {
         let (line, column) = json::line_and_column(self.bytes, error.offset);
         let line = line + self.start.lines;
         let message = if error.offset >= self.bytes.len() || !self.bytes.is_ascii() {
@@ -390,7 +406,7 @@ impl Walker<'_, '_> {
         DecodeError {
             location: crate::error::Location {
                 file: self.file.to_string(),
-                record,
+                place,
                 field: None,
             },
             kind: DecodeErrorKind::Json {
@@ -411,7 +427,10 @@ impl Walker<'_, '_> {
     fn record(&mut self, fields: &ObjectFields<'_>) -> Result<(), DecodeError> {
         let index = self.index();
         self.summary.records += 1;
-        (self.sink)(index, RecordInput::Fields(fields)).map_err(|error| self.placed(error))
+        (self.sink)(index, RecordInput::Fields(fields)).map_err(|error| match error {
+            WalkError::Syntax(error) => self.syntax_in(error, index),
+            WalkError::Decode(error) => error,
+        })
     }
 
     /// One JSON value at the top level of the file.
@@ -452,12 +471,13 @@ impl Walker<'_, '_> {
     }
 
     fn records_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        self.records_contained = true;
         cursor.elements(|cursor| {
             if cursor.peek() != Some(b'{') {
                 let index = self.index();
                 let raw = cursor
                     .value()
-                    .map_err(|error| self.syntax_in(error, Some(index)))?;
+                    .map_err(|error| self.syntax_in(error, index))?;
                 (self.sink)(index, RecordInput::NotAnObject(raw.get()))?;
                 self.summary.records += 1;
                 return Ok(());
@@ -486,20 +506,21 @@ impl Walker<'_, '_> {
             }
             // In the record being read, the first one too.
             Err(WalkError::Syntax(error)) => Err(self
-                .syntax_in(first_syntax_error(cursor.text(), start, error), Some(index))
+                .syntax_in(first_syntax_error(cursor.text(), start, error), index)
                 .into()),
             Err(error) => Err(error),
         }
     }
 
     fn top_array(&mut self, cursor: &mut Cursor<'_>) -> Result<(), WalkError> {
+        self.records_contained = true;
         let before = self.summary.records;
         cursor.elements(|cursor| {
             if cursor.peek() == Some(b'{') {
                 let index = self.index();
                 let fields = cursor
                     .object_fields()
-                    .map_err(|error| self.syntax_in(error, Some(index)))?;
+                    .map_err(|error| self.syntax_in(error, index))?;
                 return Ok(self.object(&fields)?);
             }
             let raw = cursor.value()?;
@@ -635,7 +656,7 @@ impl Walker<'_, '_> {
                 DecodeError {
                     location: crate::error::Location {
                         file: self.file.to_string(),
-                        record: Some(index),
+                        place: Some(RecordPlace::In(index)),
                         field: Some(field.to_string()),
                     },
                     kind: DecodeErrorKind::Json {

@@ -1,20 +1,50 @@
 use std::fmt;
 
-/// Where in the input an error happened: file, record index, field.
+/// Where in the input an error happened: file, record, field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
-    /// Zero-based index of the record in the file, when the error is inside one.
-    pub record: Option<usize>,
+    /// Where among the file's records, when that is known.
+    pub place: Option<RecordPlace>,
     /// The field path (`userIdentity.sessionContext.attributes.mfaAuthenticated`).
     pub field: Option<String>,
+}
+
+/// Where among a file's records (zero-based indexes) an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPlace {
+    /// Inside this record.
+    In(usize),
+    /// Between records or after them (a separator, the envelope's end, text after
+    /// it): after this record, the last whole one before the error.
+    After(usize),
+}
+
+impl Location {
+    /// The record the error is inside.
+    pub fn record(&self) -> Option<usize> {
+        match self.place {
+            Some(RecordPlace::In(record)) => Some(record),
+            _ => None,
+        }
+    }
+
+    /// The last whole record before an error between or after records.
+    pub fn after_record(&self) -> Option<usize> {
+        match self.place {
+            Some(RecordPlace::After(record)) => Some(record),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
-        if let Some(record) = self.record {
-            write!(f, ": record {record}")?;
+        match self.place {
+            Some(RecordPlace::In(record)) => write!(f, ": record {record}")?,
+            Some(RecordPlace::After(record)) => write!(f, ": after record {record}")?,
+            None => {}
         }
         if let Some(field) = &self.field {
             write!(f, ", field {field}")?;
@@ -108,7 +138,7 @@ impl FieldError {
         DecodeError {
             location: Location {
                 file: file.to_string(),
-                record: Some(record),
+                place: Some(RecordPlace::In(record)),
                 field: Some(self.field),
             },
             kind: self.kind,

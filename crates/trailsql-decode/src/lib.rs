@@ -29,7 +29,7 @@ mod time;
 pub use decoder::{CloudTrailDecoder, DecoderOptions, FileOutcome, OnError};
 pub use discovery::SchemaDiscovery;
 pub use envelope::{Envelope, FileSummary, PartStart, SkipReason, starts_other_than_json};
-pub use error::{DecodeError, DecodeErrorKind, Location};
+pub use error::{DecodeError, DecodeErrorKind, Location, RecordPlace};
 pub use filter::{TextFilter, TextTest};
 pub use gzip_stream::{GzipStream, GzipStreamError, gzip_splits, gzip_trailer_length};
 pub use inflate::{is_gzip, maybe_inflate, maybe_inflate_into, maybe_inflate_with_zlib_into};

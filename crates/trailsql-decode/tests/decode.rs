@@ -361,10 +361,12 @@ fn bad_input_errors_name_file_record_and_field() {
         matches!(error.kind, DecodeErrorKind::Json { line: 1, .. }),
         "{error}"
     );
-    assert_eq!(error.location.record, Some(2), "{error}");
+    // The comma missing after record 1 is between records.
+    assert_eq!(error.location.record(), None, "{error}");
+    assert_eq!(error.location.after_record(), Some(1), "{error}");
     assert!(
         error.to_string().starts_with(
-            "tests/fixtures/bad/broken.json: record 2: invalid JSON at line 1, column"
+            "tests/fixtures/bad/broken.json: after record 1: invalid JSON at line 1, column"
         ),
         "{error}"
     );
@@ -448,7 +450,7 @@ fn a_syntax_error_names_its_record_the_first_one_too() {
             let error = decoder
                 .decode_file(name, text.to_vec(), &mut |_| {})
                 .unwrap_err();
-            assert_eq!(error.location.record, Some(record), "{error}");
+            assert_eq!(error.location.record(), Some(record), "{error}");
             assert!(
                 error
                     .to_string()
@@ -456,6 +458,80 @@ fn a_syntax_error_names_its_record_the_first_one_too() {
                 "{error}"
             );
         }
+    }
+}
+
+#[test]
+fn an_error_between_or_after_records_names_the_record_before_it() {
+    const R: &str = r#"{"eventVersion":"1.08","eventName":"A"}"#;
+    // (file, text, the last whole record before the break: none when it is before any)
+    let cases: Vec<(&str, String, Option<usize>)> = vec![
+        ("cut_end.json", format!(r#"{{"Records":[{R},{R}]"#), Some(1)),
+        (
+            "cut_in_array.json",
+            format!(r#"{{"Records":[{R},{R}"#),
+            Some(1),
+        ),
+        (
+            "junk_after.json",
+            format!(r#"{{"Records":[{R},{R}] x}}"#),
+            Some(1),
+        ),
+        (
+            "comma_after.json",
+            format!(r#"{{"Records":[{R},{R}],}}"#),
+            Some(1),
+        ),
+        (
+            "trailing.json",
+            format!(r#"{{"Records":[{R},{R}]}} trailing"#),
+            Some(1),
+        ),
+        (
+            "second_cut.json",
+            format!(r#"{{"Records":[{R},{R}]}}{{"Records":[{R}"#),
+            Some(2),
+        ),
+        ("array_cut.json", format!("[{R},{R}"), Some(1)),
+        ("envelope.json", r#"{"Records" [{}]}"#.to_string(), None),
+        ("empty_records.json", r#"{"Records":[]"#.to_string(), None),
+    ];
+    // Where a record would be, the break is in that record: each item of `Records` is
+    // one, so a comma there announces one (a bare array's non-objects are skipped, not
+    // records), and so is each line of NDJSON.
+    let in_the_next: [(&str, String); 3] = [
+        ("announced.json", format!(r#"{{"Records":[{R},{R},]}}"#)),
+        ("junk_line.ndjson", format!("{R}\n{R}\nxyz\n")),
+        ("no_key.ndjson", format!("{R}\n{R}\n{{]}}\n")),
+    ];
+    let schema = CloudTrailSchema::default();
+    let projection = [schema.index_of("eventname").unwrap()];
+    for (name, text, after) in cases {
+        for columns in [&projection[..], &[]] {
+            let mut decoder =
+                CloudTrailDecoder::new(&schema, Some(columns), DecoderOptions::default());
+            let error = decoder
+                .decode_file(name, text.clone().into_bytes(), &mut |_| {})
+                .unwrap_err();
+            assert_eq!(error.location.record(), None, "{error}");
+            assert_eq!(error.location.after_record(), after, "{error}");
+            let place = match after {
+                Some(record) => format!("{name}: after record {record}: invalid JSON at line"),
+                None => format!("{name}: invalid JSON at line"),
+            };
+            assert!(error.to_string().starts_with(&place), "{error}");
+        }
+    }
+    for (name, text) in in_the_next {
+        let mut decoder = CloudTrailDecoder::new(&schema, None, DecoderOptions::default());
+        let error = decoder
+            .decode_file(name, text.into_bytes(), &mut |_| {})
+            .unwrap_err();
+        assert_eq!(
+            (error.location.record(), error.location.after_record()),
+            (Some(2), None),
+            "{error}"
+        );
     }
 }
 
@@ -480,7 +556,7 @@ fn skip_mode_counts_bad_records_and_files() {
         [Some("evt-a".to_string()), Some("evt-c".to_string())]
     );
     assert_eq!(outcome.skipped_records, 1);
-    assert_eq!(outcome.first_record_errors[0].location.record, Some(1));
+    assert_eq!(outcome.first_record_errors[0].location.record(), Some(1));
     let (batch, outcome) = decode_with(
         &schema,
         &["eventid"],
@@ -642,7 +718,7 @@ fn invalid_utf8_fails_the_record_it_is_in() {
     bytes.extend_from_slice(br#""}]}"#);
     for columns in [&[][..], &["eventname"][..]] {
         let error = decode_bytes(columns, &bytes).unwrap_err();
-        assert_eq!(error.location.record, Some(1), "{error}");
+        assert_eq!(error.location.record(), Some(1), "{error}");
         assert!(error.to_string().contains("invalid UTF-8"), "{error}");
     }
 }
@@ -1077,7 +1153,7 @@ fn errors_in_a_later_part_name_the_record_and_line_in_the_whole_file() {
             let error = decode_in_parts(&mut decoder, text.as_bytes(), part_bytes).unwrap_err();
             assert_eq!(error, whole_error, "parts of {part_bytes} bytes");
         }
-        assert_eq!(whole_error.location.record, Some(record), "{whole_error}");
+        assert_eq!(whole_error.location.record(), Some(record), "{whole_error}");
         if needle.ends_with(']') {
             let DecodeErrorKind::Json { line, .. } = whole_error.kind else {
                 panic!("{whole_error}");
@@ -1243,7 +1319,7 @@ fn a_gzip_file_whose_crc_does_not_match_fails_whole_and_keeps_nothing() {
         data[at..at + 4].copy_from_slice(&(crc ^ 0x8000_0001).to_le_bytes());
         let error = decode_bytes(&["eventname"], &data).unwrap_err();
         assert_eq!(error.location.file, "mem.json", "{what}");
-        assert_eq!(error.location.record, None, "{what}");
+        assert_eq!(error.location.record(), None, "{what}");
         assert_eq!(
             error.kind,
             DecodeErrorKind::Gzip {

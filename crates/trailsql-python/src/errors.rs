@@ -31,7 +31,7 @@ create_exception!(
     trailsql,
     DecodeError,
     Error,
-    "A log file or record is malformed; `.file`, `.record` (0-based) and `.field` say where."
+    "A log file or record is malformed; `.file`, `.record` (0-based), `.after_record` and `.field` say where."
 );
 create_exception!(
     trailsql,
@@ -72,7 +72,8 @@ pub fn to_py(error: trailsql::Error) -> PyErr {
             let value = err.value(py);
             let location = &decode.location;
             let _ = value.setattr("file", location.file.as_str());
-            let _ = value.setattr("record", location.record);
+            let _ = value.setattr("record", location.record());
+            let _ = value.setattr("after_record", location.after_record());
             let _ = value.setattr("field", location.field.as_deref());
             return err;
         }

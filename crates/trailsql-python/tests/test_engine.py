@@ -45,7 +45,19 @@ def test_a_bad_record_names_file_record_and_field(tmp_path):
         con.sql("SELECT eventtime FROM cloudtrail").fetchall()
     error = caught.value
     assert (error.file, error.record, error.field) == (str(bad), 1, "eventTime")
+    assert error.after_record is None
     assert "expected an ISO-8601 time" in str(error)
+
+
+def test_an_error_after_the_last_record_says_so(tmp_path):
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"Records":[{"eventName":"A"},{"eventName":"B"}]')
+    con = trailsql.connect(tmp_path)
+    with pytest.raises(trailsql.DecodeError) as caught:
+        con.sql("SELECT eventname FROM cloudtrail").fetchall()
+    error = caught.value
+    assert (error.record, error.after_record, error.field) == (None, 1, None)
+    assert f"{cut}: after record 1: invalid JSON" in str(error)
 
 
 def test_skipped_input_is_counted_not_raised(tmp_path):

@@ -75,11 +75,12 @@ async fn fail_mode_stops_at_the_first_bad_file() {
         .await
         .unwrap_err();
     let decode = error.decode_error().expect("a decode error");
-    assert_eq!(decode.location.record, Some(2));
+    assert_eq!(decode.location.record(), None);
+    assert_eq!(decode.location.after_record(), Some(1));
     assert!(
         error
             .to_string()
-            .contains("broken.json: record 2: invalid JSON"),
+            .contains("broken.json: after record 1: invalid JSON"),
         "{error}"
     );
 }

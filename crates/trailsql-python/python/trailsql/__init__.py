@@ -10,8 +10,8 @@ Results implement the Arrow PyCapsule interface, so ``pa.table(res)``,
 of a result runs the query again; ``res.collect()`` keeps one run in memory.
 
 Errors derive from :class:`trailsql.Error`: :class:`SourceError` (``.path``),
-:class:`DecodeError` (``.file``, ``.record``, ``.field``), :class:`QueryError` and its
-:class:`ReadOnlyError`, and :class:`InteropError`.
+:class:`DecodeError` (``.file``, ``.record``, ``.after_record``, ``.field``),
+:class:`QueryError` and its :class:`ReadOnlyError`, and :class:`InteropError`.
 """
 
 from trailsql._trailsql import (

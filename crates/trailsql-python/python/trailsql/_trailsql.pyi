@@ -15,6 +15,7 @@ class SourceError(Error):
 class DecodeError(Error):
     file: str
     record: int | None
+    after_record: int | None
     field: str | None
 class QueryError(Error): ...
 class ReadOnlyError(QueryError): ...
