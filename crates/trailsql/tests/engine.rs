@@ -540,6 +540,40 @@ async fn a_large_file_that_is_not_json_is_skipped_after_its_first_bytes() {
 }
 
 #[tokio::test]
+async fn bytes_read_of_a_file_read_in_parts_stop_where_the_query_stopped_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = String::from_utf8(ndjson(5, 6000)).unwrap();
+    let size = text.len() as u64;
+    assert!(size > 2_000_000, "{size}");
+    std::fs::write(dir.path().join("export.ndjson"), &text).unwrap();
+    let broken_dir = tempfile::tempdir().unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let broken = lines[300].replacen("{", "{]", 1);
+    lines[300] = &broken;
+    std::fs::write(broken_dir.path().join("export.ndjson"), lines.join("\n")).unwrap();
+    let options = |on_error| EngineOptions {
+        part_bytes: 16 << 10,
+        on_error,
+        ..EngineOptions::default()
+    };
+    // Read to the end, every byte counts.
+    let source = [dir.path().to_str().unwrap()];
+    let engine = Engine::open(&source, options(OnError::Fail)).await.unwrap();
+    let (_, stats) = query(&engine, "SELECT count(*) FROM cloudtrail").await;
+    assert_eq!((stats.events, stats.bytes_read), (6000, size), "{stats}");
+    // A LIMIT met in the first part: the parts after the one read ahead are never read.
+    let (got, stats) = query(&engine, "SELECT eventname FROM cloudtrail LIMIT 1").await;
+    assert_eq!(got.lines().count(), 5, "{got}");
+    assert!(stats.bytes_read < size / 4, "{stats}");
+    // A part that breaks (line 300, in the tenth part or so): reading stops there.
+    let source = [broken_dir.path().to_str().unwrap()];
+    let engine = Engine::open(&source, options(OnError::Skip)).await.unwrap();
+    let (_, stats) = query(&engine, "SELECT count(*) FROM cloudtrail").await;
+    assert_eq!((stats.events, stats.files_failed), (300, 1), "{stats}");
+    assert!(stats.bytes_read < size / 4, "{stats}");
+}
+
+#[tokio::test]
 async fn plain_files_too_large_to_hold_whole_are_read_in_parts_with_the_same_answers() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("export.ndjson"), ndjson(1, 1500)).unwrap();
