@@ -275,6 +275,8 @@ pub(crate) fn walk_records(
         sink,
         summary: FileSummary::default(),
         records_contained: false,
+        text: "",
+        last_streamed: None,
     };
     if not_json {
         walker
@@ -297,6 +299,7 @@ pub(crate) fn walk_records(
             Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid prefix"),
         },
     };
+    walker.text = text;
     let mut cursor = Cursor::new(text);
     let mut items = 0;
     while cursor.peek().is_some() {
@@ -340,6 +343,11 @@ struct Walker<'w, 's> {
     /// Whether a container of records (a `Records` array, a bare array) has been
     /// entered. Until then each top-level item is a record's place (an NDJSON line).
     records_contained: bool,
+    /// The valid UTF-8 of `bytes` (all of it, or up to the first invalid byte).
+    text: &'w str,
+    /// The start and index of the last record read from the stream, whose unread parts
+    /// were skipped by their structure only.
+    last_streamed: Option<(usize, usize)>,
 }
 
 /// Either a syntax error not yet placed, or a finished decoding error.
@@ -377,6 +385,9 @@ impl Walker<'_, '_> {
     /// record would be (an NDJSON line): the next record, once any record has been
     /// seen (before, the error may be in an envelope's start).
     fn syntax(&self, error: SyntaxError) -> DecodeError {
+        if let Some(earlier) = self.break_in_last_streamed(&error) {
+            return earlier;
+        }
         let index = self.index();
         let place = if self.records_contained {
             index.checked_sub(1).map(RecordPlace::After)
@@ -384,6 +395,21 @@ impl Walker<'_, '_> {
             (index > 0).then_some(RecordPlace::In(index))
         };
         self.syntax_at(error, place)
+    }
+
+    /// The last record read from the stream, if it breaks before `error` when read
+    /// strictly. Skipping a value by its structure balances brackets by count only, so
+    /// a bracket closed by the other kind (`[1}`) can end that record in the wrong place
+    /// and leave the error to be found later: between records or in the next one.
+    /// Read again only once something has failed.
+    fn break_in_last_streamed(&self, error: &SyntaxError) -> Option<DecodeError> {
+        let (start, index) = self.last_streamed?;
+        let mut strict = Cursor::new(self.text);
+        strict.move_to(start);
+        match strict.value() {
+            Err(first) if first.offset < error.offset => Some(self.syntax_in(first, index)),
+            _ => None,
+        }
     }
 
     /// Places a syntax error in `record`, at its line and column.
@@ -502,12 +528,18 @@ impl Walker<'_, '_> {
         match read {
             Ok(()) => {
                 self.summary.records += 1;
+                self.last_streamed = Some((start, index));
                 Ok(())
             }
-            // In the record being read, the first one too.
-            Err(WalkError::Syntax(error)) => Err(self
-                .syntax_in(first_syntax_error(cursor.text(), start, error), index)
-                .into()),
+            // In the record being read, the first one too, unless the record before it
+            // ended in the wrong place.
+            Err(WalkError::Syntax(error)) => {
+                let error = first_syntax_error(cursor.text(), start, error);
+                Err(self
+                    .break_in_last_streamed(&error)
+                    .unwrap_or_else(|| self.syntax_in(error, index))
+                    .into())
+            }
             Err(error) => Err(error),
         }
     }

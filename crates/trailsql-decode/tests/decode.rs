@@ -394,19 +394,34 @@ fn bad_input_errors_name_file_record_and_field() {
 #[test]
 fn a_syntax_error_names_its_record_the_first_one_too() {
     // (file, text, the record it breaks in, whether only a strict read sees the break:
-    // a skip by structure counts brackets, and sees a value cut short but not `[1}`)
-    let cases: [(&str, &[u8], usize, bool); 8] = [
+    // a skip by structure sees a value cut short but not a missing comma)
+    let cases: [(&str, &[u8], usize, bool); 10] = [
         (
             "grammar.json",
             br#"{"Records":[{"eventVersion":"1.08" "eventName":"A"},{"eventVersion":"1.08","eventName":"B"}]}"#,
             0,
             true,
         ),
+        // A bracket closed by the other kind: a skip by structure counts brackets, so it
+        // ends the record late (at the `]` of `Records`) or early (here, before `"y"`),
+        // and the error surfaces after it; the record is then read again strictly.
         (
             "mismatch.json",
             br#"{"Records":[{"eventVersion":"1.08","eventName":[1},{"eventVersion":"1.08","eventName":"B"}]}"#,
             0,
-            true,
+            false,
+        ),
+        (
+            "early.json",
+            br#"{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventVersion":"1.08","x":[1}},"y":2},{"eventVersion":"1.08"}]}"#,
+            1,
+            false,
+        ),
+        (
+            "late.json",
+            br#"{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventVersion":"1.08","x":[{"a":1]},{"eventVersion":"1.08"}]}"#,
+            1,
+            false,
         ),
         (
             "first.json",
@@ -457,6 +472,20 @@ fn a_syntax_error_names_its_record_the_first_one_too() {
                     .starts_with(&format!("{name}: record {record}: invalid JSON at line")),
                 "{error}"
             );
+            // Where the text first goes wrong, as serde_json sees it (which places the
+            // end of the text on its last character, not after it, and a bad literal
+            // where its letters stop matching, not at its start).
+            let first = serde_json::Deserializer::from_slice(text)
+                .into_iter::<serde_json::Value>()
+                .find_map(Result::err)
+                .unwrap();
+            if !first.to_string().starts_with("expected ident") {
+                assert!(
+                    matches!(error.kind, DecodeErrorKind::Json { line, column, .. }
+                        if (line, column) == (first.line(), first.column() + usize::from(first.is_eof()))),
+                    "{error} / serde_json: {first}"
+                );
+            }
         }
     }
 }
