@@ -7,10 +7,12 @@ use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::DFSchema;
 use datafusion::common::{Column, Result, ScalarValue, TableReference, exec_err};
-use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawFieldAccessExpr};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ExprSchemable, GetFieldAccess, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{self, visit_expressions_mut};
@@ -58,8 +60,55 @@ impl ExprPlanner for DottedPathPlanner {
         if !NESTED_COLUMNS.contains(&base.as_str()) || field.data_type() != &DataType::Utf8 {
             return Ok(PlannerResult::Original(vec![]));
         }
-        let mut flat = base.clone();
-        for name in nested_names {
+        let column = Column::new(qualifier.cloned(), field.name());
+        Ok(PlannerResult::Planned(self.path(column, nested_names)))
+    }
+
+    /// `requestParameters['bucketName']` (a key of a JSON text column, as Trino writes a
+    /// map's) is planned as `requestParameters.bucketName` is; so is a key of a
+    /// flattened column or of a path already planned (`['a']['b']`). Struct columns
+    /// (`resources[1]['arn']`) are left to DataFusion.
+    fn plan_field_access(
+        &self,
+        raw: RawFieldAccessExpr,
+        schema: &DFSchema,
+    ) -> Result<PlannerResult<RawFieldAccessExpr>> {
+        let GetFieldAccess::NamedStructField {
+            name: ScalarValue::Utf8(Some(key)),
+        } = &raw.field_access
+        else {
+            return Ok(PlannerResult::Original(raw));
+        };
+        let key = key.clone();
+        match &raw.expr {
+            Expr::Column(column)
+                if holds_json_text(&column.name)
+                    && raw.expr.get_type(schema)? == DataType::Utf8 =>
+            {
+                Ok(PlannerResult::Planned(self.path(column.clone(), &[key])))
+            }
+            Expr::Alias(alias) => match alias.expr.as_ref() {
+                Expr::ScalarFunction(call) if call.name() == JSON_PATH => {
+                    let mut args = call.args.clone();
+                    args.push(Expr::Literal(ScalarValue::Utf8(Some(key.clone())), None));
+                    let flat = format!("{}_{}", alias.name, key.to_ascii_lowercase());
+                    Ok(PlannerResult::Planned(
+                        json_path_udf().call(args).alias(flat),
+                    ))
+                }
+                _ => Ok(PlannerResult::Original(raw)),
+            },
+            _ => Ok(PlannerResult::Original(raw)),
+        }
+    }
+}
+
+impl DottedPathPlanner {
+    /// The keys `names` below the JSON text `column`: the flattened column where there
+    /// is one, else their extraction from the JSON.
+    fn path(&self, column: Column, names: &[String]) -> Expr {
+        let mut flat = column.name.to_ascii_lowercase();
+        for name in names {
             flat.push('_');
             flat.push_str(&name.to_ascii_lowercase());
         }
@@ -69,20 +118,27 @@ impl ExprPlanner for DottedPathPlanner {
             .unwrap_or_else(|e| e.into_inner())
             .contains(&flat);
         if known {
-            return Ok(PlannerResult::Planned(Expr::Column(Column::new(
-                qualifier.cloned(),
-                flat,
-            ))));
+            return Expr::Column(Column::new(column.relation, flat));
         }
-        let mut args = vec![Expr::Column(Column::new(qualifier.cloned(), field.name()))];
+        let mut args = vec![Expr::Column(column)];
         args.extend(
-            nested_names
+            names
                 .iter()
                 .map(|n| Expr::Literal(ScalarValue::Utf8(Some(n.clone())), None)),
         );
-        let call = json_path_udf().call(args);
-        Ok(PlannerResult::Planned(call.alias(flat)))
+        json_path_udf().call(args).alias(flat)
     }
+}
+
+/// Whether a column holds JSON text keys may be looked up in: a nested object's column,
+/// or one flattened out of it (a scalar one has no keys, and gives NULL).
+fn holds_json_text(column: &str) -> bool {
+    let column = column.to_ascii_lowercase();
+    NESTED_COLUMNS.iter().any(|nested| {
+        column
+            .strip_prefix(nested)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+    })
 }
 
 /// Lower-cases quoted identifiers that name a `cloudtrail` column in another letter case,
@@ -115,6 +171,45 @@ fn normalize_in(statement: &mut ast::Statement, columns: &HashSet<String>) {
     });
 }
 
+/// Writes a field named after a subscript (`resources[1].arn`, as Trino and Athena
+/// allow) as the key `resources[1]['arn']`, which DataFusion plans and its parser does
+/// not. An unquoted name is case-insensitive, so it is lower-cased, as the nested
+/// columns' field names are.
+pub fn name_fields_after_subscripts(statement: &mut DFStatement) {
+    match statement {
+        DFStatement::Statement(inner) => {
+            let _ = visit_expressions_mut(inner.as_mut(), |expr| {
+                if let ast::Expr::CompoundFieldAccess { access_chain, .. } = expr {
+                    let first_subscript = access_chain
+                        .iter()
+                        .position(|access| matches!(access, ast::AccessExpr::Subscript(_)));
+                    for access in access_chain
+                        .iter_mut()
+                        .skip(first_subscript.unwrap_or(usize::MAX))
+                    {
+                        if let ast::AccessExpr::Dot(ast::Expr::Identifier(ident)) = access {
+                            let name = match ident.quote_style {
+                                Some(_) => ident.value.clone(),
+                                None => ident.value.to_ascii_lowercase(),
+                            };
+                            *access = ast::AccessExpr::Subscript(ast::Subscript::Index {
+                                index: ast::Expr::Value(
+                                    ast::Value::SingleQuotedString(name).with_empty_span(),
+                                ),
+                            });
+                        }
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        DFStatement::Explain(explain) => name_fields_after_subscripts(&mut explain.statement),
+        _ => {}
+    }
+}
+
+const JSON_PATH: &str = "json_path";
+
 pub fn json_path_udf() -> ScalarUDF {
     ScalarUDF::new_from_impl(JsonPath::new())
 }
@@ -137,7 +232,7 @@ impl JsonPath {
 
 impl ScalarUDFImpl for JsonPath {
     fn name(&self) -> &str {
-        "json_path"
+        JSON_PATH
     }
 
     fn signature(&self) -> &Signature {
