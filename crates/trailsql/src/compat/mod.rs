@@ -2,9 +2,13 @@
 //! so those queries run unchanged: `json_extract_scalar`, `json_extract`,
 //! `json_array_contains`, `element_at` over JSON text, `from_iso8601_timestamp`,
 //! `date_add` and `date_diff` in Trino's argument order, two-argument `replace`, and
-//! `to_iso8601` and `date_parse` ([`time_text`]).
+//! `to_iso8601`, `date_parse` and `date_format` ([`time_text`]); the aggregates
+//! `count_if`, `max_by` and `min_by` ([`aggregates`]).
 
+mod aggregates;
 mod time_text;
+
+pub use aggregates::aggregates;
 
 use std::sync::Arc;
 
@@ -35,6 +39,7 @@ pub fn functions(map_element_at: Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(RegexpExtract::new()),
         ScalarUDF::new_from_impl(time_text::ToIso8601::new()),
         ScalarUDF::new_from_impl(time_text::DateParse::new()),
+        ScalarUDF::new_from_impl(time_text::DateFormat::new()),
     ]
 }
 

@@ -1,5 +1,6 @@
-//! Athena's conversions between times and text: `to_iso8601(ts)` and
-//! `date_parse(text, format)` with Trino's MySQL-style format.
+//! Athena's conversions between times and text: `to_iso8601(ts)`, and
+//! `date_parse(text, format)` and `date_format(ts, format)` with Trino's MySQL-style
+//! format.
 //!
 //! Athena's CloudTrail table has `eventtime` as text, so its queries compare it with
 //! `to_iso8601(current_timestamp - interval '1' day)` or parse it with
@@ -158,7 +159,10 @@ impl ScalarUDFImpl for DateParse {
             }
             let format = formats.value(i);
             if translated.as_ref().is_none_or(|(trino, _)| trino != format) {
-                translated = Some((format.to_string(), chrono_format(format)?));
+                translated = Some((
+                    format.to_string(),
+                    chrono_format(format, "date_parse", Direction::Parse)?,
+                ));
             }
             let chrono = &translated.as_ref().expect("just translated").1;
             match parse(text.value(i), chrono) {
@@ -175,8 +179,88 @@ impl ScalarUDFImpl for DateParse {
     }
 }
 
-/// Trino's `date_parse` format as a chrono format.
-fn chrono_format(trino: &str) -> Result<String> {
+/// `date_format(ts, format)`: a time as text in Trino's MySQL-style format (`%Y-%m-%d
+/// %H:%i:%s`), in UTC. DataFusion's own `date_format` (chrono's format) is still there
+/// as `to_char`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct DateFormat {
+    signature: Signature,
+}
+
+impl DateFormat {
+    pub(super) fn new() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for DateFormat {
+    fn name(&self) -> &str {
+        "date_format"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match (&arg_types[0], &arg_types[1]) {
+            (
+                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null,
+                format,
+            ) if is_text(format) => Ok(DataType::Utf8),
+            (time, format) => {
+                plan_err!("date_format expects a time and a text format, got {time} and {format}")
+            }
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let inputs = arrays(&args)?;
+        let times = datafusion::arrow::compute::cast(&inputs[0], &utc_micros())?;
+        let formats = datafusion::arrow::compute::cast(&inputs[1], &DataType::Utf8)?;
+        let times = times.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+        let formats = formats.as_string::<i32>();
+        let mut out = StringBuilder::new();
+        let mut translated: Option<(String, Vec<Item<'static>>)> = None;
+        for i in 0..times.len() {
+            if times.is_null(i) || formats.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let format = formats.value(i);
+            if translated.as_ref().is_none_or(|(trino, _)| trino != format) {
+                let chrono = chrono_format(format, "date_format", Direction::Format)?;
+                let items = StrftimeItems::new(&chrono)
+                    .map(|item| item.to_owned())
+                    .collect();
+                translated = Some((format.to_string(), items));
+            }
+            let items = &translated.as_ref().expect("just translated").1;
+            let Some(time) = DateTime::<Utc>::from_timestamp_micros(times.value(i)) else {
+                return exec_err!("date_format: {} is out of range", times.value(i));
+            };
+            out.append_value(time.format_with_items(items.iter()).to_string());
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// Which way a format is used: the unpadded fields (`%c %e %k %l`) are written without
+/// padding, and read as their padded forms are (chrono reads one or two digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Parse,
+    Format,
+}
+
+/// Trino's MySQL-style format as a chrono format, for `function` (named in errors).
+fn chrono_format(trino: &str, function: &str, direction: Direction) -> Result<String> {
+    let unpadded = |padded, unpadded| match direction {
+        Direction::Parse => padded,
+        Direction::Format => unpadded,
+    };
     let mut out = String::new();
     let mut chars = trino.chars();
     while let Some(c) = chars.next() {
@@ -185,15 +269,19 @@ fn chrono_format(trino: &str) -> Result<String> {
             continue;
         }
         let Some(spec) = chars.next() else {
-            return exec_err!("date_parse: the format `{trino}` ends with `%`");
+            return exec_err!("{function}: the format `{trino}` ends with `%`");
         };
         out.push_str(match spec {
             'Y' => "%Y",
             'y' => "%y",
-            'm' | 'c' => "%m",
-            'd' | 'e' => "%d",
-            'H' | 'k' => "%H",
-            'h' | 'I' | 'l' => "%I",
+            'm' => "%m",
+            'c' => unpadded("%m", "%-m"),
+            'd' => "%d",
+            'e' => unpadded("%d", "%-d"),
+            'H' => "%H",
+            'k' => unpadded("%H", "%-H"),
+            'h' | 'I' => "%I",
+            'l' => unpadded("%I", "%-I"),
             'i' => "%M",
             's' | 'S' => "%S",
             'f' => "%6f",
@@ -207,7 +295,7 @@ fn chrono_format(trino: &str) -> Result<String> {
             'j' => "%j",
             '%' => "%%",
             other => {
-                return exec_err!("date_parse: `%{other}` in `{trino}` is not supported");
+                return exec_err!("{function}: `%{other}` in `{trino}` is not supported");
             }
         });
     }
@@ -231,21 +319,24 @@ mod tests {
 
     #[test]
     fn trino_formats_become_chrono_formats() {
-        assert_eq!(
-            chrono_format("%Y-%m-%dT%H:%i:%sZ").unwrap(),
-            "%Y-%m-%dT%H:%M:%SZ"
-        );
-        assert_eq!(
-            chrono_format("%Y/%m/%d %T.%f").unwrap(),
-            "%Y/%m/%d %H:%M:%S.%6f"
-        );
-        assert!(chrono_format("%Q").is_err());
-        assert!(chrono_format("%Y%").is_err());
+        let parse = |trino| chrono_format(trino, "date_parse", Direction::Parse);
+        assert_eq!(parse("%Y-%m-%dT%H:%i:%sZ").unwrap(), "%Y-%m-%dT%H:%M:%SZ");
+        assert_eq!(parse("%Y/%m/%d %T.%f").unwrap(), "%Y/%m/%d %H:%M:%S.%6f");
+        assert_eq!(parse("%c/%e %k").unwrap(), "%m/%d %H");
+        assert!(parse("%Q").is_err());
+        assert!(parse("%Y%").is_err());
+        let format = |trino| chrono_format(trino, "date_format", Direction::Format);
+        assert_eq!(format("%c/%e %k:%i %l%p").unwrap(), "%-m/%-d %-H:%M %-I%p");
     }
 
     #[test]
     fn parsing_fills_a_missing_time_with_midnight() {
-        let micros = |text, format| parse(text, &chrono_format(format).unwrap());
+        let micros = |text, format| {
+            parse(
+                text,
+                &chrono_format(format, "date_parse", Direction::Parse).unwrap(),
+            )
+        };
         assert_eq!(
             micros("2024-01-07T22:04:02Z", "%Y-%m-%dT%H:%i:%sZ"),
             Some(1_704_665_042_000_000)
