@@ -572,7 +572,8 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
         ctx.register_udaf(function);
     }
     let maps = datafusion::execution::FunctionRegistry::udf(&ctx, "element_at").ok();
-    for function in crate::compat::functions(maps) {
+    let lists = datafusion::execution::FunctionRegistry::udf(&ctx, "array_element").ok();
+    for function in crate::compat::functions(maps, lists) {
         ctx.register_udf(function);
     }
     for function in crate::compat::aggregates() {

@@ -171,22 +171,29 @@ fn normalize_in(statement: &mut ast::Statement, columns: &HashSet<String>) {
     });
 }
 
-/// Writes a field named after a subscript (`resources[1].arn`, as Trino and Athena
-/// allow) as the key `resources[1]['arn']`, which DataFusion plans and its parser does
-/// not. An unquoted name is case-insensitive, so it is lower-cased, as the nested
+/// Writes a field named after a subscript or a call (`resources[1].arn`,
+/// `element_at(resources, 1).arn`, as Trino and Athena allow) as the key
+/// `resources[1]['arn']`, which DataFusion plans and its parser does not. An unquoted name is case-insensitive, so it is lower-cased, as the nested
 /// columns' field names are.
 pub fn name_fields_after_subscripts(statement: &mut DFStatement) {
     match statement {
         DFStatement::Statement(inner) => {
             let _ = visit_expressions_mut(inner.as_mut(), |expr| {
-                if let ast::Expr::CompoundFieldAccess { access_chain, .. } = expr {
-                    let first_subscript = access_chain
-                        .iter()
-                        .position(|access| matches!(access, ast::AccessExpr::Subscript(_)));
-                    for access in access_chain
-                        .iter_mut()
-                        .skip(first_subscript.unwrap_or(usize::MAX))
-                    {
+                if let ast::Expr::CompoundFieldAccess { root, access_chain } = expr {
+                    // Dots straight after a name are the name's own (`t.resources`);
+                    // after anything else (a subscript, a call) they name fields.
+                    let named_root = matches!(
+                        root.as_ref(),
+                        ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)
+                    );
+                    let first_field = match named_root {
+                        true => access_chain
+                            .iter()
+                            .position(|access| matches!(access, ast::AccessExpr::Subscript(_)))
+                            .unwrap_or(usize::MAX),
+                        false => 0,
+                    };
+                    for access in access_chain.iter_mut().skip(first_field) {
                         if let ast::AccessExpr::Dot(ast::Expr::Identifier(ident)) = access {
                             let name = match ident.quote_style {
                                 Some(_) => ident.value.clone(),

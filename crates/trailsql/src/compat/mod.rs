@@ -3,9 +3,11 @@
 //! `json_array_contains`, `element_at` over JSON text, `from_iso8601_timestamp`,
 //! `date_add` and `date_diff` in Trino's argument order, two-argument `replace`, and
 //! `to_iso8601`, `date_parse` and `date_format` ([`time_text`]); the aggregates
-//! `count_if`, `max_by` and `min_by` ([`aggregates`]).
+//! `count_if`, `max_by` and `min_by` ([`aggregates`]); `split`; a time's fields
+//! (`hour`, `day_of_week`, ...) and `date` ([`date_parts`]).
 
 mod aggregates;
+mod date_parts;
 mod time_text;
 
 pub use aggregates::aggregates;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Months, Timelike, Utc};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, StringBuilder,
+    Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
@@ -25,9 +27,13 @@ use datafusion::logical_expr::{
 };
 use serde_json::Value;
 
-/// Every compatibility function; `element_at` wraps the engine's own (for maps), given here.
-pub fn functions(map_element_at: Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
-    vec![
+/// Every compatibility function; `element_at` wraps the engine's own for maps and
+/// arrays, given here.
+pub fn functions(
+    map_element_at: Option<Arc<ScalarUDF>>,
+    array_element: Option<Arc<ScalarUDF>>,
+) -> Vec<ScalarUDF> {
+    let mut functions = vec![
         ScalarUDF::new_from_impl(JsonExtract::scalar()),
         ScalarUDF::new_from_impl(JsonExtract::json()),
         ScalarUDF::new_from_impl(JsonArrayContains::new()),
@@ -35,12 +41,15 @@ pub fn functions(map_element_at: Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(DateAdd::new()),
         ScalarUDF::new_from_impl(DateDiff::new()),
         ScalarUDF::new_from_impl(Replace::new()),
-        ScalarUDF::new_from_impl(ElementAt::new(map_element_at)),
+        ScalarUDF::new_from_impl(ElementAt::new(map_element_at, array_element)),
         ScalarUDF::new_from_impl(RegexpExtract::new()),
         ScalarUDF::new_from_impl(time_text::ToIso8601::new()),
         ScalarUDF::new_from_impl(time_text::DateParse::new()),
         ScalarUDF::new_from_impl(time_text::DateFormat::new()),
-    ]
+        ScalarUDF::new_from_impl(Split::new()),
+    ];
+    functions.extend(date_parts::functions());
+    functions
 }
 
 fn utc_micros() -> DataType {
@@ -603,6 +612,74 @@ impl ScalarUDFImpl for Replace {
     }
 }
 
+/// `split(text, delimiter[, limit])`: the pieces of `text` between the delimiters, as
+/// an array (at most `limit` pieces, the last holding the rest).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Split {
+    signature: Signature,
+}
+
+impl Split {
+    fn new() -> Self {
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Int64]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Split {
+    fn name(&self) -> &str {
+        "split"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Utf8, true))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = arrays(&args)?;
+        let text = arrays[0].as_string::<i32>();
+        let delimiters = arrays[1].as_string::<i32>();
+        let limits = arrays
+            .get(2)
+            .map(|a| a.as_primitive::<datafusion::arrow::datatypes::Int64Type>());
+        let mut out = ListBuilder::new(StringBuilder::new());
+        for i in 0..args.number_rows {
+            let limit = match limits {
+                Some(l) if l.is_null(i) => None,
+                Some(l) => match usize::try_from(l.value(i)) {
+                    Ok(limit) if limit > 0 => Some(limit),
+                    _ => return exec_err!("split: the limit must be positive, got {}", l.value(i)),
+                },
+                None => Some(usize::MAX),
+            };
+            let (Some(limit), false) = (limit, text.is_null(i) || delimiters.is_null(i)) else {
+                out.append_null();
+                continue;
+            };
+            let delimiter = delimiters.value(i);
+            if delimiter.is_empty() {
+                return exec_err!("split: the delimiter is empty");
+            }
+            for piece in text.value(i).splitn(limit, delimiter) {
+                out.values().append_value(piece);
+            }
+            out.append(true);
+        }
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
 /// `regexp_extract(text, pattern[, group])`: the first match (or its group), Trino's way.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct RegexpExtract {
@@ -678,12 +755,13 @@ impl ScalarUDFImpl for RegexpExtract {
 }
 
 /// `element_at(json_text, key)` reads a key of a JSON object held as text (CloudTrail
-/// Lake's `element_at(requestParameters, 'bucketName')`); any other first argument goes
-/// to DataFusion's own `element_at` (maps).
+/// Lake's `element_at(requestParameters, 'bucketName')`); an array's element and a map's
+/// value are DataFusion's own `array_element` and `element_at`.
 #[derive(Debug)]
 struct ElementAt {
     signature: Signature,
     maps: Option<Arc<ScalarUDF>>,
+    lists: Option<Arc<ScalarUDF>>,
 }
 
 impl PartialEq for ElementAt {
@@ -701,16 +779,25 @@ impl std::hash::Hash for ElementAt {
 }
 
 impl ElementAt {
-    fn new(maps: Option<Arc<ScalarUDF>>) -> Self {
+    fn new(maps: Option<Arc<ScalarUDF>>, lists: Option<Arc<ScalarUDF>>) -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
             maps,
+            lists,
         }
     }
 
-    fn maps(&self) -> Result<&ScalarUDF> {
-        match &self.maps {
-            Some(maps) => Ok(maps),
+    /// DataFusion's own function for a first argument that is not JSON text: an array's
+    /// element (1-based, negative from the end, as Trino counts), or a map's value.
+    fn own(&self, first: &DataType) -> Result<&ScalarUDF> {
+        let own = match first {
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
+                &self.lists
+            }
+            _ => &self.maps,
+        };
+        match own {
+            Some(own) => Ok(own),
             None => plan_err!("element_at expects JSON text and a key"),
         }
     }
@@ -729,7 +816,23 @@ impl ScalarUDFImpl for ElementAt {
         if arg_types.len() == 2 && is_text(&arg_types[0]) {
             return Ok(vec![DataType::Utf8, DataType::Utf8]);
         }
-        self.maps()?.coerce_types(arg_types)
+        match arg_types {
+            // `array_element`'s signature is not user-defined: its coercion is done here.
+            [
+                list @ (DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)),
+                index,
+            ] if index.is_integer() || index == &DataType::Null => {
+                Ok(vec![list.clone(), DataType::Int64])
+            }
+            [
+                DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _),
+                index,
+            ] => {
+                plan_err!("element_at of an array expects an integer position, got {index}")
+            }
+            [first, ..] => self.own(first)?.coerce_types(arg_types),
+            [] => plan_err!("element_at expects two arguments"),
+        }
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
@@ -740,12 +843,14 @@ impl ScalarUDFImpl for ElementAt {
         if is_text(args.arg_fields[0].data_type()) {
             return Ok(Arc::new(Field::new(self.name(), DataType::Utf8, true)));
         }
-        self.maps()?.return_field_from_args(args)
+        self.own(args.arg_fields[0].data_type())?
+            .return_field_from_args(args)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if !is_text(args.arg_fields[0].data_type()) {
-            return self.maps()?.invoke_with_args(args);
+            let own = self.own(args.arg_fields[0].data_type())?;
+            return own.invoke_with_args(args);
         }
         let arrays = arrays(&args)?;
         let (docs, keys) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
