@@ -63,6 +63,17 @@ fn is_text(t: &DataType) -> bool {
     )
 }
 
+/// `(text, text[, integer])`, as `split` and `regexp_extract` take.
+fn two_texts_and_a_count() -> Signature {
+    Signature::one_of(
+        vec![
+            TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
+            TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Int64]),
+        ],
+        Volatility::Immutable,
+    )
+}
+
 /// The arguments as arrays of `number_rows` rows.
 fn arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
     args.args
@@ -622,13 +633,7 @@ struct Split {
 impl Split {
     fn new() -> Self {
         Self {
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
-                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Int64]),
-                ],
-                Volatility::Immutable,
-            ),
+            signature: two_texts_and_a_count(),
         }
     }
 }
@@ -689,13 +694,7 @@ struct RegexpExtract {
 impl RegexpExtract {
     fn new() -> Self {
         Self {
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8]),
-                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Utf8, DataType::Int64]),
-                ],
-                Volatility::Immutable,
-            ),
+            signature: two_texts_and_a_count(),
         }
     }
 }
