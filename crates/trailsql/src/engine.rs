@@ -29,8 +29,8 @@ use crate::parquet::convert::{
 use crate::scan::CloudTrailScanExec;
 use crate::source::{self, LogObject};
 use crate::sql::{
-    DottedPathPlanner, json_path_udf, name_fields_after_subscripts, normalize_quoted_columns,
-    rewrite_cross_join_unnest,
+    DottedPathPlanner, json_path_udf, normalize_quoted_columns, rewrite_cross_join_unnest,
+    rewrite_trino_expressions,
 };
 use crate::stats::ScanStats;
 use crate::table::CloudTrailTable;
@@ -345,7 +345,7 @@ impl Engine {
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state.sql_to_statement(sql, &dialect)?;
         rewrite_cross_join_unnest(&mut statement);
-        name_fields_after_subscripts(&mut statement);
+        rewrite_trino_expressions(&mut statement);
         normalize_quoted_columns(&mut statement, &self.names);
         let mut logical = state.statement_to_plan(statement).await?;
         if let Some(params) = params {

@@ -171,48 +171,104 @@ fn normalize_in(statement: &mut ast::Statement, columns: &HashSet<String>) {
     });
 }
 
-/// Writes a field named after a subscript or a call (`resources[1].arn`,
-/// `element_at(resources, 1).arn`, as Trino and Athena allow) as the key
-/// `resources[1]['arn']`, which DataFusion plans and its parser does not. An unquoted name is case-insensitive, so it is lower-cased, as the nested
-/// columns' field names are.
-pub fn name_fields_after_subscripts(statement: &mut DFStatement) {
+/// Rewrites what Trino writes and DataFusion's parser or planner does not take:
+/// - a field named after a subscript or a call (`resources[1].arn`,
+///   `element_at(resources, 1).arn`) as the key `resources[1]['arn']`, lower-cased
+///   unless quoted, as the nested columns' field names are;
+/// - `if(condition, a[, b])` as `CASE WHEN condition THEN a [ELSE b] END`, which, like
+///   Trino's `if`, evaluates only the branch taken.
+pub fn rewrite_trino_expressions(statement: &mut DFStatement) {
     match statement {
         DFStatement::Statement(inner) => {
             let _ = visit_expressions_mut(inner.as_mut(), |expr| {
-                if let ast::Expr::CompoundFieldAccess { root, access_chain } = expr {
-                    // Dots straight after a name are the name's own (`t.resources`);
-                    // after anything else (a subscript, a call) they name fields.
-                    let named_root = matches!(
-                        root.as_ref(),
-                        ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)
-                    );
-                    let first_field = match named_root {
-                        true => access_chain
-                            .iter()
-                            .position(|access| matches!(access, ast::AccessExpr::Subscript(_)))
-                            .unwrap_or(usize::MAX),
-                        false => 0,
-                    };
-                    for access in access_chain.iter_mut().skip(first_field) {
-                        if let ast::AccessExpr::Dot(ast::Expr::Identifier(ident)) = access {
-                            let name = match ident.quote_style {
-                                Some(_) => ident.value.clone(),
-                                None => ident.value.to_ascii_lowercase(),
-                            };
-                            *access = ast::AccessExpr::Subscript(ast::Subscript::Index {
-                                index: ast::Expr::Value(
-                                    ast::Value::SingleQuotedString(name).with_empty_span(),
-                                ),
-                            });
-                        }
-                    }
+                name_fields_after_subscripts(expr);
+                if let Some(case) = if_as_case(expr) {
+                    *expr = case;
                 }
                 ControlFlow::<()>::Continue(())
             });
         }
-        DFStatement::Explain(explain) => name_fields_after_subscripts(&mut explain.statement),
+        DFStatement::Explain(explain) => rewrite_trino_expressions(&mut explain.statement),
         _ => {}
     }
+}
+
+fn name_fields_after_subscripts(expr: &mut ast::Expr) {
+    let ast::Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    // Dots straight after a name are the name's own (`t.resources`); after anything
+    // else (a subscript, a call) they name fields.
+    let named_root = matches!(
+        root.as_ref(),
+        ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)
+    );
+    let first_field = match named_root {
+        true => access_chain
+            .iter()
+            .position(|access| matches!(access, ast::AccessExpr::Subscript(_)))
+            .unwrap_or(usize::MAX),
+        false => 0,
+    };
+    for access in access_chain.iter_mut().skip(first_field) {
+        if let ast::AccessExpr::Dot(ast::Expr::Identifier(ident)) = access {
+            let name = match ident.quote_style {
+                Some(_) => ident.value.clone(),
+                None => ident.value.to_ascii_lowercase(),
+            };
+            *access = ast::AccessExpr::Subscript(ast::Subscript::Index {
+                index: ast::Expr::Value(ast::Value::SingleQuotedString(name).with_empty_span()),
+            });
+        }
+    }
+}
+
+/// `if(condition, a[, b])` as a `CASE`; `None` for anything else (a call named `if`
+/// with other arguments is left for the planner to refuse).
+fn if_as_case(expr: &ast::Expr) -> Option<ast::Expr> {
+    let ast::Expr::Function(function) = expr else {
+        return None;
+    };
+    let [ast::ObjectNamePart::Identifier(name)] = &function.name.0[..] else {
+        return None;
+    };
+    if !name.value.eq_ignore_ascii_case("if")
+        || function.filter.is_some()
+        || function.over.is_some()
+        || function.null_treatment.is_some()
+        || !matches!(function.parameters, ast::FunctionArguments::None)
+    {
+        return None;
+    }
+    let ast::FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+        return None;
+    }
+    let args: Vec<&ast::Expr> = list
+        .args
+        .iter()
+        .map(|arg| match arg {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(expr)) => Some(expr),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let (condition, then, otherwise) = match args[..] {
+        [condition, then] => (condition, then, None),
+        [condition, then, otherwise] => (condition, then, Some(otherwise)),
+        _ => return None,
+    };
+    Some(ast::Expr::Case {
+        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![ast::CaseWhen {
+            condition: condition.clone(),
+            result: then.clone(),
+        }],
+        else_result: otherwise.map(|e| Box::new(e.clone())),
+    })
 }
 
 const JSON_PATH: &str = "json_path";

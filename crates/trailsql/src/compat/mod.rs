@@ -1,6 +1,6 @@
 //! Functions of Athena (Trino) and CloudTrail Lake that queries written for them use,
 //! so those queries run unchanged: `json_extract_scalar`, `json_extract`,
-//! `json_array_contains`, `element_at` over JSON text, `from_iso8601_timestamp`,
+//! `json_array_contains`, `json_size`, `json_array_length`, `element_at` over JSON text, `from_iso8601_timestamp`,
 //! `date_add` and `date_diff` in Trino's argument order, two-argument `replace`, and
 //! `to_iso8601`, `date_parse` and `date_format` ([`time_text`]); the aggregates
 //! `count_if`, `max_by` and `min_by` ([`aggregates`]); `split`; a time's fields
@@ -37,6 +37,8 @@ pub fn functions(
         ScalarUDF::new_from_impl(JsonExtract::scalar()),
         ScalarUDF::new_from_impl(JsonExtract::json()),
         ScalarUDF::new_from_impl(JsonArrayContains::new()),
+        ScalarUDF::new_from_impl(JsonSize::at_path()),
+        ScalarUDF::new_from_impl(JsonSize::array_length()),
         ScalarUDF::new_from_impl(FromIso8601::new()),
         ScalarUDF::new_from_impl(DateAdd::new()),
         ScalarUDF::new_from_impl(DateDiff::new()),
@@ -206,33 +208,109 @@ impl ScalarUDFImpl for JsonExtract {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = arrays(&args)?;
-        let (docs, paths) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
         let mut out = StringBuilder::new();
-        let mut parsed: Option<(String, Vec<Step>)> = None;
-        for i in 0..args.number_rows {
-            if docs.is_null(i) || paths.is_null(i) {
-                out.append_null();
-                continue;
-            }
-            let path = paths.value(i);
-            if parsed.as_ref().is_none_or(|(p, _)| p != path) {
-                let steps = parse_json_path(path).map_err(|m| {
-                    datafusion::error::DataFusionError::Execution(format!("{}: {m}", self.name))
-                })?;
-                parsed = Some((path.to_string(), steps));
-            }
-            let steps = &parsed.as_ref().expect("parsed above").1;
-            let doc: Option<Value> = serde_json::from_str(docs.value(i)).ok();
-            let found = doc.as_ref().and_then(|d| follow(d, steps));
+        values_at_paths(self.name, &args, |found| {
             out.append_option(match found {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) if self.scalar_only => Some(s.clone()),
                 Some(Value::Object(_) | Value::Array(_)) if self.scalar_only => None,
                 Some(other) if self.scalar_only => Some(other.to_string()),
                 Some(other) => Some(other.to_string()),
-            });
+            })
+        })?;
+        finish(&args, Arc::new(out.finish()))
+    }
+}
+
+/// Calls `row` with each row's value at its JSON path (the second argument, when there
+/// is one) in its JSON text (the first): `None` for a NULL argument, text that is not
+/// JSON, or nothing at the path. A path that is not JSONPath is an error.
+fn values_at_paths(
+    name: &str,
+    args: &ScalarFunctionArgs,
+    mut row: impl FnMut(Option<&Value>),
+) -> Result<()> {
+    let arrays = arrays(args)?;
+    let docs = arrays[0].as_string::<i32>();
+    let paths = arrays.get(1).map(|a| a.as_string::<i32>());
+    // Paths are almost always one literal: parsed once.
+    let mut parsed: Option<(String, Vec<Step>)> = None;
+    for i in 0..args.number_rows {
+        if docs.is_null(i) || paths.is_some_and(|p| p.is_null(i)) {
+            row(None);
+            continue;
         }
+        if let Some(paths) = paths {
+            let path = paths.value(i);
+            if parsed.as_ref().is_none_or(|(p, _)| p != path) {
+                let steps = parse_json_path(path).map_err(|m| {
+                    datafusion::error::DataFusionError::Execution(format!("{name}: {m}"))
+                })?;
+                parsed = Some((path.to_string(), steps));
+            }
+        }
+        let steps = parsed.as_ref().map_or(&[][..], |(_, steps)| &steps[..]);
+        let doc: Option<Value> = serde_json::from_str(docs.value(i)).ok();
+        row(doc.as_ref().and_then(|d| follow(d, steps)));
+    }
+    Ok(())
+}
+
+/// `json_size(json, path)`: the members of the object or array at the path (a scalar
+/// has 0), and `json_array_length(json)`: the length of an array (NULL for anything
+/// else).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JsonSize {
+    name: &'static str,
+    arrays_only: bool,
+    signature: Signature,
+}
+
+impl JsonSize {
+    fn at_path() -> Self {
+        Self {
+            name: "json_size",
+            arrays_only: false,
+            signature: Signature::exact(
+                vec![DataType::Utf8, DataType::Utf8],
+                Volatility::Immutable,
+            ),
+        }
+    }
+
+    fn array_length() -> Self {
+        Self {
+            name: "json_array_length",
+            arrays_only: true,
+            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonSize {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays_only = self.arrays_only;
+        let mut out = Int64Builder::new();
+        values_at_paths(self.name, &args, |found| {
+            out.append_option(match found {
+                Some(Value::Array(items)) => Some(items.len() as i64),
+                Some(Value::Object(members)) if !arrays_only => Some(members.len() as i64),
+                Some(_) if !arrays_only => Some(0),
+                _ => None,
+            })
+        })?;
         finish(&args, Arc::new(out.finish()))
     }
 }
