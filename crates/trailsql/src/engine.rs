@@ -571,9 +571,8 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
     for function in crate::text_extremes::TextExtremes::functions() {
         ctx.register_udaf(function);
     }
-    let maps = datafusion::execution::FunctionRegistry::udf(&ctx, "element_at").ok();
-    let lists = datafusion::execution::FunctionRegistry::udf(&ctx, "array_element").ok();
-    for function in crate::compat::functions(maps, lists) {
+    let own = |name: &str| datafusion::execution::FunctionRegistry::udf(&ctx, name).ok();
+    for function in crate::compat::functions(own) {
         ctx.register_udf(function);
     }
     for function in crate::compat::aggregates() {

@@ -27,12 +27,10 @@ use datafusion::logical_expr::{
 };
 use serde_json::Value;
 
-/// Every compatibility function; `element_at` wraps the engine's own for maps and
-/// arrays, given here.
-pub fn functions(
-    map_element_at: Option<Arc<ScalarUDF>>,
-    array_element: Option<Arc<ScalarUDF>>,
-) -> Vec<ScalarUDF> {
+/// Every compatibility function. Some wrap the engine's own (given by name): `element_at`
+/// for maps and arrays, `contains` for text and arrays.
+pub fn functions(own: impl Fn(&str) -> Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
+    let (map_element_at, array_element) = (own("element_at"), own("array_element"));
     let mut functions = vec![
         ScalarUDF::new_from_impl(JsonExtract::scalar()),
         ScalarUDF::new_from_impl(JsonExtract::json()),
@@ -51,6 +49,13 @@ pub fn functions(
         ScalarUDF::new_from_impl(Split::new()),
     ];
     functions.extend(date_parts::functions());
+    if let (Some(text), Some(arrays)) = (own("contains"), own("array_has")) {
+        functions.push(ScalarUDF::new_from_impl(Contains {
+            signature: Signature::user_defined(Volatility::Immutable),
+            text,
+            arrays,
+        }));
+    }
     functions
 }
 
@@ -831,28 +836,77 @@ impl ScalarUDFImpl for RegexpExtract {
     }
 }
 
+/// `contains(x, y)`: Trino's `contains(array, element)` (DataFusion's `array_has`) when
+/// `x` is an array, else DataFusion's own `contains(text, search)`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Contains {
+    signature: Signature,
+    text: Arc<ScalarUDF>,
+    arrays: Arc<ScalarUDF>,
+}
+
+/// An array type's element type.
+fn element_type(t: &DataType) -> Option<&DataType> {
+    match t {
+        DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => {
+            Some(item.data_type())
+        }
+        _ => None,
+    }
+}
+
+impl Contains {
+    fn own(&self, first: &DataType) -> &ScalarUDF {
+        match element_type(first) {
+            Some(_) => &self.arrays,
+            None => &self.text,
+        }
+    }
+}
+
+impl ScalarUDFImpl for Contains {
+    fn name(&self) -> &str {
+        "contains"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    // The functions behind this one do not coerce through `coerce_types`: it is done here.
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [array, _] if element_type(array).is_some() => {
+                let element = element_type(array).expect("matched above").clone();
+                Ok(vec![array.clone(), element])
+            }
+            [text, search] if is_text(text) && is_text(search) => {
+                Ok(vec![DataType::Utf8, DataType::Utf8])
+            }
+            _ => plan_err!(
+                "contains expects an array and an element, or text and text, got {arg_types:?}"
+            ),
+        }
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let own = self.own(args.arg_fields[0].data_type());
+        own.invoke_with_args(args)
+    }
+}
+
 /// `element_at(json_text, key)` reads a key of a JSON object held as text (CloudTrail
 /// Lake's `element_at(requestParameters, 'bucketName')`); an array's element and a map's
 /// value are DataFusion's own `array_element` and `element_at`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct ElementAt {
     signature: Signature,
     maps: Option<Arc<ScalarUDF>>,
     lists: Option<Arc<ScalarUDF>>,
-}
-
-impl PartialEq for ElementAt {
-    fn eq(&self, other: &Self) -> bool {
-        self.signature == other.signature
-    }
-}
-
-impl Eq for ElementAt {}
-
-impl std::hash::Hash for ElementAt {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        "trailsql.element_at".hash(state);
-    }
 }
 
 impl ElementAt {
