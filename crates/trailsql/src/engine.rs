@@ -571,26 +571,7 @@ fn session(options: &EngineOptions, schema: &CloudTrailSchema) -> Result<Session
     for function in crate::text_extremes::TextExtremes::functions() {
         ctx.register_udaf(function);
     }
-    let own = |name: &str| datafusion::execution::FunctionRegistry::udf(&ctx, name).ok();
-    for function in crate::compat::functions(own) {
-        ctx.register_udf(function);
-    }
-    for function in crate::compat::aggregates() {
-        ctx.register_udaf(function);
-    }
-    // Trino's names for DataFusion's own functions.
-    let registry = &ctx as &dyn datafusion::execution::FunctionRegistry;
-    let any_value = registry.udaf("any_value")?;
-    let percentile = registry.udaf("approx_percentile_cont")?;
-    let type_of = registry.udf("arrow_typeof")?;
-    ctx.register_udaf(any_value.as_ref().clone().with_aliases(["arbitrary"]));
-    ctx.register_udaf(
-        percentile
-            .as_ref()
-            .clone()
-            .with_aliases(["approx_percentile"]),
-    );
-    ctx.register_udf(type_of.as_ref().clone().with_aliases(["typeof"]));
+    crate::compat::register(&ctx)?;
     Ok(ctx)
 }
 

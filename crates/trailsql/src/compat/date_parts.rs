@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{arrays, finish, utc_micros};
+use super::{arrays, finish, is_text, is_time, utc_micros};
 
 /// Every field function, and `date`.
 pub fn functions() -> Vec<ScalarUDF> {
@@ -73,13 +73,6 @@ impl Part {
             Part::Second => time.second(),
         })
     }
-}
-
-fn is_time(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null
-    )
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -155,7 +148,7 @@ impl ScalarUDFImpl for DateOf {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match &arg_types[0] {
-            time if is_time(time) || super::is_text(time) => Ok(DataType::Date32),
+            time if is_time(time) || is_text(time) => Ok(DataType::Date32),
             other => plan_err!("date expects a timestamp, a date or text, got {other}"),
         }
     }
@@ -164,10 +157,7 @@ impl ScalarUDFImpl for DateOf {
         let input = &arrays(&args)?[0];
         // A timestamp's day is taken in UTC, whatever zone it carries.
         let input = match input.data_type() {
-            DataType::Timestamp(_, _) => datafusion::arrow::compute::cast(
-                &datafusion::arrow::compute::cast(input, &utc_micros())?,
-                &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
-            )?,
+            DataType::Timestamp(_, _) => datafusion::arrow::compute::cast(input, &utc_micros())?,
             _ => Arc::clone(input),
         };
         let days = datafusion::arrow::compute::cast(&input, &DataType::Date32)?;

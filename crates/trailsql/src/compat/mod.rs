@@ -1,16 +1,15 @@
 //! Functions of Athena (Trino) and CloudTrail Lake that queries written for them use,
 //! so those queries run unchanged: `json_extract_scalar`, `json_extract`,
-//! `json_array_contains`, `json_size`, `json_array_length`, `element_at` over JSON text, `from_iso8601_timestamp`,
-//! `date_add` and `date_diff` in Trino's argument order, two-argument `replace`, and
-//! `to_iso8601`, `date_parse` and `date_format` ([`time_text`]); the aggregates
-//! `count_if`, `max_by` and `min_by` ([`aggregates`]); `split`; a time's fields
-//! (`hour`, `day_of_week`, ...) and `date` ([`date_parts`]).
+//! `json_array_contains`, `json_size`, `json_array_length`, `element_at` over JSON text
+//! and arrays, `contains` over arrays, `split`, `from_iso8601_timestamp`, `date_add` and
+//! `date_diff` in Trino's argument order, two-argument `replace`; `to_iso8601`,
+//! `date_parse` and `date_format` ([`time_text`]); a time's fields (`hour`,
+//! `day_of_week`, ...) and `date` ([`date_parts`]); the aggregates `count_if`, `max_by`
+//! and `min_by` ([`aggregates`]); and Trino's names for DataFusion's own functions.
 
 mod aggregates;
 mod date_parts;
 mod time_text;
-
-pub use aggregates::aggregates;
 
 use std::sync::Arc;
 
@@ -25,11 +24,32 @@ use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     TypeSignature, Volatility,
 };
+use datafusion::prelude::SessionContext;
 use serde_json::Value;
 
-/// Every compatibility function. Some wrap the engine's own (given by name): `element_at`
-/// for maps and arrays, `contains` for text and arrays.
-pub fn functions(own: impl Fn(&str) -> Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
+/// Registers every compatibility function in `ctx`, after DataFusion's own: some wrap
+/// them (`element_at` for maps and arrays, `contains` for text and arrays), and some of
+/// them take Trino's names too.
+pub fn register(ctx: &SessionContext) -> Result<()> {
+    let registry = ctx as &dyn datafusion::execution::FunctionRegistry;
+    let functions = functions(|name| registry.udf(name).ok());
+    let any_value = registry.udaf("any_value")?.as_ref().clone();
+    let percentile = registry.udaf("approx_percentile_cont")?.as_ref().clone();
+    let type_of = registry.udf("arrow_typeof")?.as_ref().clone();
+    for function in functions {
+        ctx.register_udf(function);
+    }
+    for function in aggregates::aggregates() {
+        ctx.register_udaf(function);
+    }
+    ctx.register_udaf(any_value.with_aliases(["arbitrary"]));
+    ctx.register_udaf(percentile.with_aliases(["approx_percentile"]));
+    ctx.register_udf(type_of.with_aliases(["typeof"]));
+    Ok(())
+}
+
+/// The scalar functions; `own` gives DataFusion's function of a name, to wrap.
+fn functions(own: impl Fn(&str) -> Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF> {
     let (map_element_at, array_element) = (own("element_at"), own("array_element"));
     let mut functions = vec![
         ScalarUDF::new_from_impl(JsonExtract::scalar()),
@@ -61,6 +81,14 @@ pub fn functions(own: impl Fn(&str) -> Option<Arc<ScalarUDF>>) -> Vec<ScalarUDF>
 
 fn utc_micros() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// Whether a value of this type is a time (a timestamp or a date), or NULL.
+fn is_time(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null
+    )
 }
 
 fn is_text(t: &DataType) -> bool {
@@ -875,11 +903,12 @@ impl ScalarUDFImpl for Contains {
 
     // The functions behind this one do not coerce through `coerce_types`: it is done here.
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if let [array, _] = arg_types
+            && let Some(element) = element_type(array)
+        {
+            return Ok(vec![array.clone(), element.clone()]);
+        }
         match arg_types {
-            [array, _] if element_type(array).is_some() => {
-                let element = element_type(array).expect("matched above").clone();
-                Ok(vec![array.clone(), element])
-            }
             [text, search] if is_text(text) && is_text(search) => {
                 Ok(vec![DataType::Utf8, DataType::Utf8])
             }
@@ -921,11 +950,9 @@ impl ElementAt {
     /// DataFusion's own function for a first argument that is not JSON text: an array's
     /// element (1-based, negative from the end, as Trino counts), or a map's value.
     fn own(&self, first: &DataType) -> Result<&ScalarUDF> {
-        let own = match first {
-            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
-                &self.lists
-            }
-            _ => &self.maps,
+        let own = match element_type(first) {
+            Some(_) => &self.lists,
+            None => &self.maps,
         };
         match own {
             Some(own) => Ok(own),
@@ -949,17 +976,13 @@ impl ScalarUDFImpl for ElementAt {
         }
         match arg_types {
             // `array_element`'s signature is not user-defined: its coercion is done here.
-            [
-                list @ (DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)),
-                index,
-            ] if index.is_integer() || index == &DataType::Null => {
+            [list, index] if element_type(list).is_some() => {
+                if !index.is_integer() && index != &DataType::Null {
+                    return plan_err!(
+                        "element_at of an array expects an integer position, got {index}"
+                    );
+                }
                 Ok(vec![list.clone(), DataType::Int64])
-            }
-            [
-                DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _),
-                index,
-            ] => {
-                plan_err!("element_at of an array expects an integer position, got {index}")
             }
             [first, ..] => self.own(first)?.coerce_types(arg_types),
             [] => plan_err!("element_at expects two arguments"),

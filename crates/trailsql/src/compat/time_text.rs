@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{arrays, finish, is_text, utc_micros};
+use super::{arrays, finish, is_text, is_time, utc_micros};
 
 /// `to_iso8601(x)`: a timestamp as ISO-8601 text with milliseconds, as Trino writes it
 /// (`2024-01-07T22:04:02.000Z`; no zone for a timestamp without one); a date as
@@ -206,10 +206,7 @@ impl ScalarUDFImpl for DateFormat {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match (&arg_types[0], &arg_types[1]) {
-            (
-                DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 | DataType::Null,
-                format,
-            ) if is_text(format) => Ok(DataType::Utf8),
+            (time, format) if is_time(time) && is_text(format) => Ok(DataType::Utf8),
             (time, format) => {
                 plan_err!("date_format expects a time and a text format, got {time} and {format}")
             }
